@@ -1,0 +1,235 @@
+/**
+ * Wiring: configuration → signing key → store → services → router → server, plus seed tokens, housekeeping and
+ * graceful shutdown. `startBroker` is what both the broker entry point and the tests run.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/config.js';
+import { startupWarnings } from './config/config.js';
+import { CryptoPool } from './crypto/crypto-pool.js';
+import { loadOrCreateSigningKey, SigningKeyError } from './crypto/signing-key-file.js';
+import type { Logger } from './observability/log.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { ADMIN_SCOPES } from './routes/admin-auth.js';
+import { buildRouter } from './routes/table.js';
+import { VERSION } from './routes/system.js';
+import { goList } from './services/scopes.js';
+import { AGENT_RETENTION_SECONDS, createServices, issueToken, type Services } from './services/services.js';
+import { normalizeTrustDomain } from './services/spiffe.js';
+import { openStore } from './store/index.js';
+import type { Store } from './store/store.js';
+import { createPipeline } from './transport/pipeline.js';
+import { createTransport, TransportError } from './transport/server.js';
+
+/** Startup cannot continue; `message` is printed after `FATAL: `. */
+export class FatalError extends Error {
+  override readonly name = 'FatalError';
+}
+
+export interface BrokerOptions {
+  logger: Logger;
+  /** Plain lines (banner, seed tokens); default stdout. */
+  print?: (line: string) => void;
+  metrics?: Metrics;
+  /** Housekeeping period; tests shorten it. */
+  housekeepingMs?: number;
+  drainMs?: number;
+}
+
+export interface BrokerHandle {
+  readonly services: Services;
+  readonly port: number;
+  readonly url: string;
+  /** Runs one housekeeping pass now (the timer does the same every period). */
+  housekeep(): Promise<void>;
+  /** Stop accepting, drain in-flight requests, flush and close storage. Idempotent. */
+  close(): Promise<void>;
+}
+
+const HOUSEKEEPING_MS = 60_000;
+const HEALTH_PROBE_MS = 5_000;
+const DRAIN_MS = 10_000;
+
+export async function startBroker(config: Config, opts: BrokerOptions): Promise<BrokerHandle> {
+  const { logger } = opts;
+  const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const metrics = opts.metrics ?? createMetrics();
+
+  for (const [module, component, message] of startupWarnings(config)) logger.warn(module, component, message);
+  const trustDomain = normalizeTrustDomain(config.trustDomain);
+  if (trustDomain === null) {
+    throw new FatalError(`AA_TRUST_DOMAIN must be 1-255 characters of a-z 0-9 . _ - (got "${config.trustDomain}")`);
+  }
+
+  let keyPair;
+  try {
+    keyPair = (await loadOrCreateSigningKey(config.signingKeyPath)).keyPair;
+  } catch (err) {
+    if (err instanceof SigningKeyError) throw new FatalError(`signing key: ${err.message}`);
+    throw err;
+  }
+  logger.ok('BROKER', 'main', 'signing key loaded', `path=${config.signingKeyPath}`);
+
+  let store: Store;
+  try {
+    store = await openStore({
+      path: config.dbPath,
+      events: {
+        onError: (operation) => metrics.dbErrors.inc(operation),
+        onAuditWrite: (seconds) => metrics.auditWriteDuration.observe(seconds),
+        onLog: (level, component, message, ...ctx) => logger[level === 'ok' ? 'ok' : level === 'warn' ? 'warn' : 'fail']('store', component, message, ...ctx),
+      },
+    });
+  } catch (err) {
+    logger.fail('BROKER', 'main', 'database init failed', `error=${errText(err)}`);
+    throw new FatalError(`init database: ${errText(err)}`);
+  }
+  logger.ok('BROKER', 'main', 'database initialized', `path=${config.dbPath}`);
+
+  const pool = new CryptoPool();
+  let services: Services;
+  try {
+    const snapshot = await store.load();
+    metrics.auditEventsLoaded.set(snapshot.audit.count);
+    logger.ok('BROKER', 'main', 'audit events loaded', `count=${snapshot.audit.count}`);
+    if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
+    services = createServices({ config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot });
+  } catch (err) {
+    await Promise.allSettled([store.close(), pool.close()]);
+    throw new FatalError(`load state: ${errText(err)}`);
+  }
+  const s = services;
+  metrics.activeAgents.set(s.agents.activeCount(Math.floor(Date.now() / 1000), (id) => s.revocations.has('agent', id)));
+
+  if (config.seedTokens) await seed(s, print);
+
+  const router = buildRouter(s);
+  const pipeline = createPipeline({
+    router,
+    logger,
+    tls: config.tlsMode !== 'none',
+    trustedProxies: config.trustedProxies,
+    observe: (endpoint, seconds) => metrics.requestDuration.observe(endpoint, seconds),
+  });
+  let server: Server;
+  try {
+    server = createTransport(
+      { mode: config.tlsMode, certPath: config.tlsCert, keyPath: config.tlsKey, clientCaPath: config.tlsClientCa },
+      pipeline,
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.bindAddress, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await Promise.allSettled([store.close(), pool.close()]);
+    throw new FatalError(err instanceof TransportError ? err.message : `listen ${config.bindAddress}:${config.port}: ${errText(err)}`);
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
+  logger.ok('BROKER', 'main', 'starting broker', `addr=${host}:${port}, version=${VERSION}`);
+  print(`AgentWrit broker v${VERSION} listening on ${host}:${port}${config.tlsMode === 'none' ? '' : ` (${config.tlsMode})`}`);
+
+  const housekeep = async (): Promise<void> => {
+    try {
+      await housekeeping(s);
+    } catch (err) {
+      logger.fail('BROKER', 'housekeeping', 'housekeeping failed', `error=${errText(err)}`);
+    }
+  };
+  const timer = setInterval(() => void housekeep(), opts.housekeepingMs ?? HOUSEKEEPING_MS);
+  timer.unref();
+  // While the last write failed, keep probing so health recovers as soon as the disk does.
+  const probe = setInterval(() => {
+    if (!store.healthy()) s.persister.commit([]).catch(() => undefined);
+  }, HEALTH_PROBE_MS);
+  probe.unref();
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      clearInterval(timer);
+      clearInterval(probe);
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), opts.drainMs ?? DRAIN_MS).unref());
+      if ((await Promise.race([drained, deadline])) === 'timeout') {
+        logger.warn('BROKER', 'shutdown', 'graceful shutdown exceeded deadline', 'error=context deadline exceeded');
+        server.closeAllConnections();
+      }
+      clearInterval(idle);
+      await s.persister.drain();
+      try {
+        await store.close();
+        logger.ok('BROKER', 'shutdown', 'database closed');
+      } catch (err) {
+        logger.warn('BROKER', 'shutdown', 'database close error', `error=${errText(err)}`);
+      }
+      await pool.close();
+    })();
+    return closing;
+  };
+
+  return { services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, close };
+}
+
+/** AA_SEED_TOKENS=true: a launch token and an admin token printed for local development. */
+async function seed(s: Services, print: (line: string) => void): Promise<void> {
+  try {
+    const created = s.launchTokens.create({
+      agent_name: 'seed-agent',
+      allowed_scope: ['*:*:*'],
+      max_ttl: 3600,
+      single_use: true,
+      created_by: 'seed',
+      app_id: '',
+      ttlSeconds: 3600,
+    });
+    await s.persister.commit([{ kind: 'launchToken.put', row: created.row }], [
+      {
+        event_type: 'launch_token_issued',
+        detail: `launch token issued for agent=seed-agent scope=${goList(['*:*:*'])} max_ttl=3600 created_by=seed`,
+        outcome: 'success',
+      },
+    ]);
+    s.metrics.launchTokensCreated.inc();
+    s.logger.ok('ADMIN', 'AdminSvc', 'launch token created', `agent_name=seed-agent, scope=${goList(['*:*:*'])}`);
+    print(`SEED_LAUNCH_TOKEN=${created.token}`);
+  } catch (err) {
+    process.stderr.write(`WARN: seed launch token: ${errText(err)}\n`);
+  }
+  try {
+    const t = await issueToken(s, { sub: 'admin', scope: ADMIN_SCOPES, ttl: 3600 });
+    await s.persister.commit(t.mutations);
+    print(`SEED_ADMIN_TOKEN=${t.issued.token}`);
+  } catch (err) {
+    process.stderr.write(`WARN: seed admin token: ${errText(err)}\n`);
+  }
+}
+
+/** Drops what can no longer matter, in memory and on disk, and logs what it dropped. */
+async function housekeeping(s: Services): Promise<void> {
+  const nowMs = Date.now();
+  const now = Math.floor(nowMs / 1000);
+  const counts = {
+    nonces: s.nonces.prune(nowMs),
+    launch_tokens: s.launchTokens.prune(nowMs),
+    revocations: s.revocations.prune(now),
+    issued_tokens: s.issued.prune(now),
+    agents: s.agents.prune(now, AGENT_RETENTION_SECONDS),
+    cached_tokens: s.tokens.pruneCache(now),
+    rate_limit_buckets: s.adminAuthLimiter.prune(nowMs) + s.appAuthLimiter.prune(nowMs),
+  };
+  await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: AGENT_RETENTION_SECONDS }]);
+  s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
+  const pruned = Object.entries(counts).filter(([, n]) => n > 0);
+  if (pruned.length > 0) s.logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,251 @@
+import { isIP } from 'node:net';
+import { formatLogLine, writeStdout } from '../observability/log.js';
+import { adminSecretFrom, WEAK_ADMIN_SECRET_MESSAGE } from './admin-secret.js';
+import type { AdminSecret } from './admin-secret.js';
+import { parseCidr } from './cidr.js';
+import type { Cidr } from './cidr.js';
+import { configFileCandidates, findConfigFile } from './config-file.js';
+import { parseGoInt } from './env-values.js';
+
+export type { AdminSecret } from './admin-secret.js';
+export type { Cidr } from './cidr.js';
+
+export type TlsMode = 'none' | 'tls' | 'mtls';
+export type LogLevel = 'quiet' | 'standard' | 'verbose' | 'trace';
+
+export interface Config {
+  port: number;
+  /** Listen host; an IPv6 literal is stored without brackets. */
+  bindAddress: string;
+  logLevel: LogLevel;
+  trustDomain: string;
+  issuer: string;
+  audience: string;
+  defaultTtl: number;
+  maxTtl: number;
+  appTokenTtl: number;
+  adminTokenTtl: number;
+  adminSecret: AdminSecret;
+  /** Config-file `MODE`, `development` when absent. */
+  mode: string;
+  /** Path of the config file that was used, null when none was acceptable. */
+  configFile: string | null;
+  seedTokens: boolean;
+  dbPath: string;
+  signingKeyPath: string;
+  tlsMode: TlsMode;
+  tlsCert: string;
+  tlsKey: string;
+  tlsClientCa: string;
+  trustedProxies: Cidr[];
+}
+
+/** Fatal configuration problem; the message is what follows `FATAL: ` on stderr. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface LoadConfigOptions {
+  /** Directory for `$HOME/.broker/config`; null = unknown (skipped); undefined = `env.HOME`. */
+  homeDir?: string | null;
+  /** Replaces `/etc/broker/config` in the search. */
+  etcPath?: string;
+  /** Receives each configuration warning line (no trailing newline); defaults to stdout. */
+  warn?: (line: string) => void;
+}
+
+export const DEFAULTS = {
+  port: 8080,
+  bindAddress: '127.0.0.1',
+  logLevel: 'verbose',
+  trustDomain: 'agentwrit.local',
+  defaultTtl: 300,
+  maxTtl: 86400,
+  appTokenTtl: 1800,
+  adminTokenTtl: 300,
+  mode: 'development',
+  dbPath: './data.db',
+  signingKeyPath: './signing.key',
+  tlsMode: 'none',
+} as const;
+
+const LOG_LEVELS: ReadonlySet<string> = new Set<LogLevel>(['quiet', 'standard', 'verbose', 'trace']);
+const TLS_MODES: ReadonlySet<string> = new Set<TlsMode>(['none', 'tls', 'mtls']);
+
+type Warn = (component: string, message: string, ctx: string) => void;
+
+/** Unset and empty are the same thing for every variable. */
+function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, warn: Warn): number {
+  const raw = envValue(env, name);
+  if (raw === undefined) return fallback;
+  const n = parseGoInt(raw);
+  if (n !== null) return n;
+  warn('load', 'ignoring invalid integer, using default', `var=${name} value=${JSON.stringify(raw)} default=${fallback}`);
+  return fallback;
+}
+
+function readLogLevel(env: NodeJS.ProcessEnv, warn: Warn): LogLevel {
+  const raw = envValue(env, 'AA_LOG_LEVEL');
+  if (raw === undefined) return DEFAULTS.logLevel;
+  const lower = raw.toLowerCase();
+  if (LOG_LEVELS.has(lower)) return lower as LogLevel;
+  warn('load', 'ignoring unknown log level, using default', `var=AA_LOG_LEVEL value=${JSON.stringify(raw)} default=verbose`);
+  return DEFAULTS.logLevel;
+}
+
+function readSeedTokens(env: NodeJS.ProcessEnv, warn: Warn): boolean {
+  const raw = envValue(env, 'AA_SEED_TOKENS');
+  if (raw === undefined || raw === 'false') return false;
+  if (raw === 'true') return true;
+  warn('load', 'only the exact value "true" enables seed tokens, treating as false', `var=AA_SEED_TOKENS value=${JSON.stringify(raw)}`);
+  return false;
+}
+
+function readPort(env: NodeJS.ProcessEnv): number {
+  const raw = envValue(env, 'AA_PORT');
+  if (raw === undefined) return DEFAULTS.port;
+  const n = /^[0-9]{1,5}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(n <= 65535)) throw new ConfigError(`AA_PORT must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+function readBindAddress(env: NodeJS.ProcessEnv): string {
+  const raw = envValue(env, 'AA_BIND_ADDRESS');
+  if (raw === undefined) return DEFAULTS.bindAddress;
+  if (raw.startsWith('[') || raw.endsWith(']')) {
+    const inner = raw.slice(1, -1);
+    if (raw.startsWith('[') && raw.endsWith(']') && isIP(inner) === 6) return inner;
+    throw new ConfigError(`AA_BIND_ADDRESS has a malformed bracketed IPv6 address, got ${JSON.stringify(raw)}`);
+  }
+  // A colon is only valid inside an IPv6 literal; `host:port` here would be a misplaced port.
+  if (raw.includes(':') && isIP(raw) !== 6) {
+    throw new ConfigError(`AA_BIND_ADDRESS must be a host name or an IP address without a port, got ${JSON.stringify(raw)}`);
+  }
+  return raw;
+}
+
+function readTls(env: NodeJS.ProcessEnv): Pick<Config, 'tlsMode' | 'tlsCert' | 'tlsKey' | 'tlsClientCa'> {
+  const raw = envValue(env, 'AA_TLS_MODE') ?? DEFAULTS.tlsMode;
+  if (!TLS_MODES.has(raw)) throw new ConfigError(`AA_TLS_MODE must be none, tls or mtls, got ${JSON.stringify(raw)}`);
+  const tlsMode = raw as TlsMode;
+  const tls = {
+    tlsMode,
+    tlsCert: envValue(env, 'AA_TLS_CERT') ?? '',
+    tlsKey: envValue(env, 'AA_TLS_KEY') ?? '',
+    tlsClientCa: envValue(env, 'AA_TLS_CLIENT_CA') ?? '',
+  };
+  if (tlsMode === 'none') return tls;
+  if (tls.tlsCert === '') throw new ConfigError(`AA_TLS_CERT must be set when AA_TLS_MODE=${tlsMode}`);
+  if (tls.tlsKey === '') throw new ConfigError(`AA_TLS_KEY must be set when AA_TLS_MODE=${tlsMode}`);
+  if (tlsMode === 'mtls' && tls.tlsClientCa === '') {
+    throw new ConfigError('AA_TLS_CLIENT_CA must be set when AA_TLS_MODE=mtls');
+  }
+  return tls;
+}
+
+/** Comma-separated CIDRs or bare addresses; blank entries (e.g. a trailing comma) are ignored. */
+export function parseTrustedProxies(raw: string | undefined): Cidr[] {
+  if (raw === undefined) return [];
+  const out: Cidr[] = [];
+  for (const part of raw.split(',')) {
+    const entry = part.trim();
+    if (entry === '') continue;
+    const cidr = parseCidr(entry);
+    if (cidr === null) {
+      throw new ConfigError(
+        `AA_TRUSTED_PROXIES has an invalid entry ${JSON.stringify(entry)}; expected a CIDR such as 10.0.0.0/8 or an IP address`,
+      );
+    }
+    out.push(cidr);
+  }
+  return out;
+}
+
+/**
+ * Reads the configuration once, at startup. Warnings go out immediately (before any log level applies, as in the
+ * Go broker); fatal problems throw ConfigError.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {}): Config {
+  const sink = opts.warn ?? writeStdout;
+  const warn: Warn = (component, message, ctx) => sink(formatLogLine('CFG', 'WARN', component, message, [ctx]));
+
+  const file = findConfigFile(configFileCandidates(env, opts), warn);
+
+  const port = readPort(env);
+  const bindAddress = readBindAddress(env);
+  const logLevel = readLogLevel(env, warn);
+  const defaultTtl = readInt(env, 'AA_DEFAULT_TTL', DEFAULTS.defaultTtl, warn);
+  const maxTtl = readInt(env, 'AA_MAX_TTL', DEFAULTS.maxTtl, warn);
+  const appTokenTtl = readInt(env, 'AA_APP_TOKEN_TTL', DEFAULTS.appTokenTtl, warn);
+  const adminTokenTtl = readInt(env, 'AA_ADMIN_TOKEN_TTL', DEFAULTS.adminTokenTtl, warn);
+  const seedTokens = readSeedTokens(env, warn);
+  if (maxTtl > 0 && defaultTtl > maxTtl) {
+    warn(
+      'load',
+      'AA_DEFAULT_TTL exceeds AA_MAX_TTL \u2014 tokens will be clamped to MaxTTL',
+      `default_ttl=${defaultTtl} max_ttl=${maxTtl}`,
+    );
+  }
+  const tls = readTls(env);
+  const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
+
+  const adminSecret = adminSecretFrom(envValue(env, 'AA_ADMIN_SECRET') ?? file?.values.adminSecret ?? '');
+  if (adminSecret === null) throw new ConfigError(WEAK_ADMIN_SECRET_MESSAGE);
+
+  const fileMode = file?.values.mode;
+  return {
+    port,
+    bindAddress,
+    logLevel,
+    trustDomain: envValue(env, 'AA_TRUST_DOMAIN') ?? DEFAULTS.trustDomain,
+    issuer: envValue(env, 'AA_ISSUER') ?? '',
+    audience: envValue(env, 'AA_AUDIENCE') ?? '',
+    defaultTtl,
+    maxTtl,
+    appTokenTtl,
+    adminTokenTtl,
+    adminSecret,
+    mode: fileMode === undefined || fileMode === '' ? DEFAULTS.mode : fileMode,
+    configFile: file?.path ?? null,
+    seedTokens,
+    dbPath: envValue(env, 'AA_DB_PATH') ?? DEFAULTS.dbPath,
+    signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
+    ...tls,
+    trustedProxies,
+  };
+}
+
+/** (module, component, message) of a warning main logs through its Logger. */
+export type StartupWarning = readonly [module: string, component: string, message: string];
+
+/** Startup step 4 of the Go broker: shown whenever MODE is exactly `development` (also with no config file). */
+export function devModeWarning(cfg: Pick<Config, 'mode'>): StartupWarning | null {
+  return cfg.mode === 'development'
+    ? ['BROKER', 'main', 'Running in development mode -- admin secret stored in plaintext']
+    : null;
+}
+
+/**
+ * Startup step 10: listening on every interface without TLS. The Go broker only checks `0.0.0.0`; the IPv6
+ * wildcard `::` exposes the same dual-stack socket, so it is covered too.
+ */
+export function exposedBindWarning(cfg: Pick<Config, 'bindAddress' | 'tlsMode'>): StartupWarning | null {
+  if (cfg.tlsMode !== 'none') return null;
+  if (cfg.bindAddress !== '0.0.0.0' && cfg.bindAddress !== '::') return null;
+  return ['BROKER', 'main', `binding to ${cfg.bindAddress} without TLS \u2014 use AA_TLS_MODE=tls in production`];
+}
+
+/** Both startup warnings in the order the Go broker emits them (dev mode first). */
+export function startupWarnings(cfg: Pick<Config, 'mode' | 'bindAddress' | 'tlsMode'>): StartupWarning[] {
+  const out: StartupWarning[] = [];
+  const dev = devModeWarning(cfg);
+  if (dev !== null) out.push(dev);
+  const bind = exposedBindWarning(cfg);
+  if (bind !== null) out.push(bind);
+  return out;
+}

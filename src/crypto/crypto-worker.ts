@@ -1,0 +1,41 @@
+import { parentPort } from 'node:worker_threads';
+import { compareSync, hashSync } from 'bcryptjs';
+import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
+import { signDetached, verifyDetached } from './ed25519.js';
+
+// The synchronous bcryptjs variants: this thread exists to block, and the async ones only add scheduling overhead.
+
+const port = parentPort;
+if (port === null) throw new Error('crypto-worker must run in a worker thread');
+
+port.on('message', (req: CryptoRequest) => {
+  let res: CryptoResponse;
+  try {
+    res = { id: req.id, ok: true, value: run(req) };
+  } catch (err) {
+    res = { id: req.id, ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+  port.postMessage(res);
+});
+
+function run(req: CryptoRequest): CryptoResult {
+  switch (req.op) {
+    case CryptoOp.Verify:
+      return verifyDetached(req.message, req.signature, req.publicKey);
+    case CryptoOp.Sign:
+      return signDetached(req.message, req.secretKey);
+    case CryptoOp.BcryptCompare:
+      return bcryptCompare(req.plain, req.hash);
+    case CryptoOp.BcryptHash:
+      return hashSync(req.plain, req.cost);
+  }
+}
+
+function bcryptCompare(plain: string, hash: string): boolean {
+  try {
+    return compareSync(plain, hash);
+  } catch {
+    // bcryptjs throws on a malformed salt or version; a stored hash we cannot parse matches nothing.
+    return false;
+  }
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from './ed25519.js';
+import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
+import { decodeEd25519Pkcs8, encodeEd25519Pkcs8, Pkcs8Error } from './pkcs8.js';
+
+/** Every failure to obtain the signing key; the message is what the operator sees after `FATAL: signing key: `. */
+export class SigningKeyError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SigningKeyError';
+  }
+}
+
+const PEM_TYPE = 'PRIVATE KEY';
+
+export async function loadOrCreateSigningKey(path: string): Promise<{ keyPair: Ed25519KeyPair; created: boolean }> {
+  let contents: Buffer;
+  try {
+    contents = await readFile(path);
+  } catch (err) {
+    if (errorCode(err) !== 'ENOENT') {
+      throw new SigningKeyError(`keystore: read ${path}: ${describeFsError(err, path)}`, { cause: err });
+    }
+    return { keyPair: await createKeyFile(path), created: true };
+  }
+  return { keyPair: parseSigningKey(contents), created: false };
+}
+
+/** Parses key file contents (PEM, PKCS#8, Ed25519). Throws SigningKeyError. */
+export function parseSigningKey(contents: Uint8Array): Ed25519KeyPair {
+  // latin1 keeps one char per byte, so non-UTF-8 noise around the block cannot shift or corrupt it.
+  const block = decodeFirstPemBlock(Buffer.from(contents).toString('latin1'));
+  if (block === null) throw new SigningKeyError('keystore: no PEM block found');
+  if (block.type !== PEM_TYPE) {
+    throw new SigningKeyError(`keystore: unexpected PEM block type ${JSON.stringify(block.type)}, want "${PEM_TYPE}"`);
+  }
+  let decoded;
+  try {
+    decoded = decodeEd25519Pkcs8(block.bytes);
+  } catch (err) {
+    if (err instanceof Pkcs8Error && err.foreignAlgorithm !== undefined) {
+      throw new SigningKeyError(`keystore: key is ${err.foreignAlgorithm}, want Ed25519`, { cause: err });
+    }
+    throw new SigningKeyError(`keystore: parse PKCS8: ${errorMessage(err)}`, { cause: err });
+  }
+  const keyPair = keyPairFromSeed(decoded.seed);
+  // A v2 file carries its own public key; disagreeing with the seed means the file is corrupt, and signing with
+  // it would publish a kid that verifiers cannot match.
+  if (decoded.publicKey !== null && !Buffer.from(decoded.publicKey).equals(keyPair.publicKey)) {
+    throw new SigningKeyError('keystore: parse PKCS8: public key does not match private key');
+  }
+  return keyPair;
+}
+
+/**
+ * Writes a fresh key to a temporary file, makes it durable, then hard-links it into place: the link fails if
+ * another process created the key meanwhile (exclusive, as Go's O_EXCL), and a crash never leaves a torn key
+ * file at `path`.
+ */
+async function createKeyFile(path: string): Promise<Ed25519KeyPair> {
+  const dir = dirname(path);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new SigningKeyError(`keystore: create directory: ${describeFsError(err, dir)}`, { cause: err });
+  }
+
+  const keyPair = generateKeyPair();
+  const pem = encodePemBlock(PEM_TYPE, encodeEd25519Pkcs8(keyPair.seed));
+  const tmpPath = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+
+  let handle;
+  try {
+    handle = await open(tmpPath, 'wx', 0o600);
+  } catch (err) {
+    throw new SigningKeyError(`keystore: create file: ${describeFsError(err, tmpPath)}`, { cause: err });
+  }
+  try {
+    try {
+      await handle.writeFile(pem);
+    } catch (err) {
+      throw new SigningKeyError(`keystore: write key: ${describeFsError(err, tmpPath)}`, { cause: err });
+    }
+    try {
+      await handle.sync();
+    } catch (err) {
+      throw new SigningKeyError(`keystore: sync key: ${describeFsError(err, tmpPath)}`, { cause: err });
+    }
+    await handle.close();
+    handle = undefined;
+    try {
+      await link(tmpPath, path);
+    } catch (err) {
+      throw new SigningKeyError(`keystore: create file: ${describeFsError(err, path)}`, { cause: err });
+    }
+  } finally {
+    await handle?.close().catch(() => undefined);
+    await unlink(tmpPath).catch(() => undefined);
+  }
+  await syncDirectory(dir);
+  return keyPair;
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw new SigningKeyError(`keystore: sync key: ${describeFsError(err, dir)}`, { cause: err });
+  }
+}
+
+function errorCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Go-style "<op> <path>: <reason>" from Node's "CODE: reason, op 'path'" messages. */
+function describeFsError(err: unknown, path: string): string {
+  const message = errorMessage(err);
+  const reason = /^[A-Z0-9_]+: ([^,]+)/.exec(message)?.[1] ?? message;
+  const syscall =
+    typeof err === 'object' && err !== null && 'syscall' in err && typeof err.syscall === 'string'
+      ? err.syscall
+      : undefined;
+  return syscall === undefined ? reason : `${syscall} ${path}: ${reason}`;
+}

@@ -1,0 +1,34 @@
+/** GET /v1/health, /v1/metrics, /v1/jwks and /.well-known/jwks.json. */
+import type { Services } from '../services/services.js';
+import type { Handler } from '../transport/pipeline.js';
+
+export const VERSION = '2.0.0';
+
+/** A live check: degraded (503) while the last write to the database file failed. */
+export function health(s: Services): Handler {
+  return () => {
+    const ok = s.store.healthy();
+    return {
+      status: ok ? 200 : 503,
+      json: {
+        status: ok ? 'ok' : 'degraded',
+        version: VERSION,
+        uptime: Math.floor((Date.now() - s.startedAt) / 1000),
+        db_connected: ok,
+        audit_events_count: s.audit.count,
+      },
+    };
+  };
+}
+
+export function metrics(s: Services): Handler {
+  return async () => {
+    const { contentType, body } = await s.metrics.render();
+    return { status: 200, text: { contentType, body } };
+  };
+}
+
+export function jwks(s: Services): Handler {
+  const body = s.tokens.jwks();
+  return () => ({ status: 200, json: body });
+}

@@ -1,0 +1,150 @@
+/**
+ * The audit trail: every credential event becomes a row chained by SHA-256 to the one before it
+ * (http-api.md §13.2, so a trail verifies under either broker's rule). The log only assigns ids and hashes;
+ * rows become durable through the persister, and if a commit fails the head rewinds to the last durable row, so
+ * a failed write never leaves a gap or a reused id.
+ */
+import { createHash } from 'node:crypto';
+import type { AuditRow } from '../store/store.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface AuditInput {
+  event_type: string;
+  agent_id?: string | undefined;
+  task_id?: string | undefined;
+  orch_id?: string | undefined;
+  detail: string;
+  resource?: string | undefined;
+  outcome: 'success' | 'denied';
+  deleg_depth?: number | undefined;
+  deleg_chain_hash?: string | undefined;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export function auditId(seq: number): string {
+  return `evt-${String(seq).padStart(6, '0')}`;
+}
+
+/** The 13-field chain input, joined by `|`. */
+export function auditHash(r: Omit<AuditRow, 'hash' | 'seq'>): string {
+  const input = [
+    r.prev_hash,
+    r.id,
+    r.timestamp,
+    r.event_type,
+    r.agent_id,
+    r.task_id,
+    r.orch_id,
+    r.detail,
+    r.resource,
+    r.outcome,
+    String(r.deleg_depth),
+    r.deleg_chain_hash,
+    String(r.bytes_transferred),
+  ].join('|');
+  return createHash('sha256').update(input, 'utf8').digest('hex');
+}
+
+const SENSITIVE = ['secret', 'password', 'token_value', 'private_key'];
+const hasSensitive = (s: string): boolean => {
+  const lower = s.toLowerCase();
+  return SENSITIVE.some((k) => lower.includes(k));
+};
+
+/** The reference's redaction rule (§13.3), applied before hashing. */
+export function sanitizeDetail(detail: string): string {
+  if (!hasSensitive(detail)) return detail;
+  const eq = detail.indexOf('=');
+  if (eq !== -1 && hasSensitive(detail.slice(0, eq))) return `${detail.slice(0, eq)}=***REDACTED***`;
+  const colon = detail.indexOf(': ');
+  if (colon !== -1 && hasSensitive(detail.slice(0, colon))) return `${detail.slice(0, colon)}: ***REDACTED***`;
+  return detail;
+}
+
+/** RFC3339Nano as Go prints it: UTC, `Z`, fractional seconds without trailing zeros. */
+export function rfc3339Nano(epochMs: number, subMsNanos = 0): string {
+  const iso = new Date(Math.floor(epochMs)).toISOString(); // 2026-02-15T12:00:00.123Z
+  const base = iso.slice(0, 19);
+  const nanos = (Math.floor(epochMs) % 1000) * 1_000_000 + subMsNanos;
+  if (nanos === 0) return `${base}Z`;
+  return `${base}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}Z`;
+}
+
+/** Wall clock with microsecond resolution (performance.now has sub-ms precision). */
+function nowRfc3339Nano(): string {
+  const t = performance.timeOrigin + performance.now();
+  const ms = Math.floor(t);
+  return rfc3339Nano(ms, Math.floor((t - ms) * 1000) * 1000);
+}
+
+export class AuditLog {
+  private head: AuditHead;
+  private durable: AuditHead;
+
+  constructor(
+    start: { lastSeq: number; lastHash: string },
+    private readonly onRecord: (eventType: string) => void,
+  ) {
+    this.head = { seq: start.lastSeq, hash: start.lastHash || GENESIS_HASH };
+    this.durable = { ...this.head };
+  }
+
+  /** Builds the next row of the chain. The caller puts it in a commit batch. */
+  record(e: AuditInput): AuditRow {
+    const seq = this.head.seq + 1;
+    const partial = {
+      id: auditId(seq),
+      timestamp: nowRfc3339Nano(),
+      event_type: e.event_type,
+      agent_id: e.agent_id ?? '',
+      task_id: e.task_id ?? '',
+      orch_id: e.orch_id ?? '',
+      detail: sanitizeDetail(e.detail),
+      resource: e.resource ?? '',
+      outcome: e.outcome,
+      deleg_depth: e.deleg_depth ?? 0,
+      deleg_chain_hash: e.deleg_chain_hash ?? '',
+      bytes_transferred: 0,
+      prev_hash: this.head.hash,
+    };
+    const row: AuditRow = { seq, ...partial, hash: auditHash(partial) };
+    this.head = { seq, hash: row.hash };
+    this.onRecord(e.event_type);
+    return row;
+  }
+
+  markDurable(row: AuditRow): void {
+    if (row.seq > this.durable.seq) this.durable = { seq: row.seq, hash: row.hash };
+  }
+
+  /** After a failed commit: everything past the last durable row is gone. */
+  rewind(): void {
+    this.head = { ...this.durable };
+  }
+
+  get count(): number {
+    return this.head.seq;
+  }
+}
+
+/** The JSON shape of an event (§13.1): empty optional fields omitted. */
+export function auditEventJson(r: AuditRow): Record<string, unknown> {
+  const o: Record<string, unknown> = { id: r.id, timestamp: r.timestamp, event_type: r.event_type };
+  if (r.agent_id) o.agent_id = r.agent_id;
+  if (r.task_id) o.task_id = r.task_id;
+  if (r.orch_id) o.orch_id = r.orch_id;
+  o.detail = r.detail;
+  if (r.resource) o.resource = r.resource;
+  if (r.outcome) o.outcome = r.outcome;
+  if (r.deleg_depth) o.deleg_depth = r.deleg_depth;
+  if (r.deleg_chain_hash) o.deleg_chain_hash = r.deleg_chain_hash;
+  if (r.bytes_transferred) o.bytes_transferred = r.bytes_transferred;
+  o.hash = r.hash;
+  o.prev_hash = r.prev_hash;
+  return o;
+}

@@ -1,0 +1,67 @@
+/**
+ * Group commit in front of the store. One commit is in flight at a time; everything that arrives meanwhile
+ * rides on the next one, so one fsync acknowledges many requests. A failed commit fails its group and every
+ * group queued behind it (their audit rows are chained onto rows that never became durable), then rewinds the
+ * audit head; callers undo their own in-memory changes when their promise rejects.
+ */
+import type { Mutation, Store } from '../store/store.js';
+import type { AuditInput, AuditLog } from './audit.js';
+
+interface Waiter {
+  batch: readonly Mutation[];
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+export class Persister {
+  private queue: Waiter[] = [];
+  private inFlight = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * Chains the audit events and queues them with the mutations, in one synchronous step: an audit row must be
+   * queued the moment it is chained, or a rewind could reuse its id.
+   */
+  commit(mutations: readonly Mutation[], events: readonly AuditInput[] = []): Promise<void> {
+    const batch: Mutation[] = [...mutations];
+    for (const e of events) batch.push({ kind: 'audit.insert', row: this.audit.record(e) });
+    return new Promise((resolve, reject) => {
+      this.queue.push({ batch, resolve, reject });
+      if (!this.inFlight) this.flush();
+    });
+  }
+
+  /** Resolves when everything submitted so far has been committed or failed. */
+  async drain(): Promise<void> {
+    while (this.inFlight || this.queue.length > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private flush(): void {
+    const group = this.queue;
+    this.queue = [];
+    if (group.length === 0) return;
+    this.inFlight = true;
+    const all: Mutation[] = [];
+    for (const w of group) for (const m of w.batch) all.push(m);
+    this.store.commit(all).then(
+      () => {
+        for (const m of all) if (m.kind === 'audit.insert') this.audit.markDurable(m.row);
+        this.inFlight = false;
+        for (const w of group) w.resolve();
+        this.flush();
+      },
+      (err: unknown) => {
+        const queued = this.queue;
+        this.queue = [];
+        this.audit.rewind();
+        this.inFlight = false;
+        for (const w of group) w.reject(err);
+        for (const w of queued) w.reject(err);
+      },
+    );
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Revocation at four levels (http-api.md §11). A token is dead if its jti, its subject, its task or the root of
+ * its delegation chain is revoked. Entries carry the time after which no token they match can still be alive,
+ * so housekeeping can drop them; agent, task and chain entries never expire (fail closed).
+ */
+import type { RevocationLevel, RevocationRow } from '../store/store.js';
+import type { Claims } from './claims.js';
+
+export const REVOCATION_LEVELS: readonly RevocationLevel[] = ['token', 'agent', 'task', 'chain'];
+
+export function isRevocationLevel(v: string): v is RevocationLevel {
+  return (REVOCATION_LEVELS as readonly string[]).includes(v);
+}
+
+/** SQLite CURRENT_TIMESTAMP shape, as the reference's `revoked_at` column holds. */
+export function sqliteTimestamp(ms = Date.now()): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export class Revocations {
+  private readonly byLevel: Record<RevocationLevel, Map<string, RevocationRow>> = {
+    token: new Map(),
+    agent: new Map(),
+    task: new Map(),
+    chain: new Map(),
+  };
+
+  load(rows: readonly RevocationRow[]): void {
+    for (const r of rows) this.byLevel[r.level].set(r.target, r);
+  }
+
+  isRevoked(c: Claims): boolean {
+    if (this.byLevel.token.has(c.jti)) return true;
+    if (this.byLevel.agent.has(c.sub)) return true;
+    if (c.task_id && this.byLevel.task.has(c.task_id)) return true;
+    const root = c.delegation_chain?.[0]?.agent;
+    return root !== undefined && this.byLevel.chain.has(root);
+  }
+
+  has(level: RevocationLevel, target: string): boolean {
+    return this.byLevel[level].has(target);
+  }
+
+  /**
+   * Records a revocation in memory and returns the row to persist plus how to take it back if the commit fails.
+   * An existing entry keeps the later expiry (null = never expires wins).
+   */
+  add(level: RevocationLevel, target: string, expiresAt: number | null): { row: RevocationRow; undo: () => void } {
+    const map = this.byLevel[level];
+    const previous = map.get(target);
+    const expires =
+      previous === undefined
+        ? expiresAt
+        : previous.expires_at === null || expiresAt === null
+          ? null
+          : Math.max(previous.expires_at, expiresAt);
+    const row: RevocationRow = { level, target, revoked_at: previous?.revoked_at ?? sqliteTimestamp(), expires_at: expires };
+    map.set(target, row);
+    return {
+      row,
+      undo: () => {
+        if (previous === undefined) map.delete(target);
+        else map.set(target, previous);
+      },
+    };
+  }
+
+  prune(nowSeconds: number): number {
+    let n = 0;
+    for (const map of Object.values(this.byLevel)) {
+      for (const [target, row] of map) {
+        if (row.expires_at !== null && row.expires_at < nowSeconds) {
+          map.delete(target);
+          n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  get size(): number {
+    return Object.values(this.byLevel).reduce((n, m) => n + m.size, 0);
+  }
+}

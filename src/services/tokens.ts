@@ -1,0 +1,172 @@
+/**
+ * The token rules: how every JWT is issued (TTL computation, claims, EdDSA signature) and verified (exactly
+ * EdDSA with a known kid, then the reference broker's claim checks in its order). Callers outside see only the
+ * generic failure texts; `reason` is for audit detail and logs.
+ */
+import { encodeBase64Url } from '../crypto/base64.js';
+import type { CryptoPool } from '../crypto/crypto-pool.js';
+import type { Ed25519KeyPair } from '../crypto/ed25519.js';
+import { jwkThumbprint } from '../crypto/ed25519.js';
+import { checkHeader, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
+import { randomHex } from '../crypto/secrets.js';
+import { parseClaims, serializeClaims, type Claims, type DelegRecord } from './claims.js';
+import { VerifiedTokenCache } from './verified-cache.js';
+
+export interface TokenSettings {
+  issuer: string;
+  audience: string;
+  defaultTtl: number;
+  maxTtl: number;
+}
+
+export interface TokenEvents {
+  issued(firstScope: string): void;
+  clockSkew(): void;
+}
+
+export interface IssueSpec {
+  sub: string;
+  scope: string[] | null;
+  ttl: number; // requested; goes through computeTtl
+  /** Absolute ceiling on exp (a delegated token never outlives its delegator). */
+  notAfter?: number;
+  /** Explicit audience (delegation/renewal copy the source token's); default: the configured audience. */
+  aud?: string[] | undefined;
+  noAudience?: boolean;
+  sid?: string | undefined;
+  task_id?: string | undefined;
+  orch_id?: string | undefined;
+  delegation_chain?: DelegRecord[] | undefined;
+  chain_hash?: string | undefined;
+}
+
+export interface Issued {
+  token: string;
+  claims: Claims;
+  ttl: number;
+  cacheKey: string;
+}
+
+/** On failure `claims` is present when the signature was good (so a revoked token can be attributed). */
+export type Verified = { ok: true; claims: Claims; cacheKey: string } | { ok: false; reason: string; claims?: Claims };
+
+export type RevocationCheck = (claims: Claims) => boolean;
+
+
+export class TokenService {
+  readonly kid: string;
+  private readonly kids: ReadonlySet<string>;
+  private readonly cache: VerifiedTokenCache;
+  private readonly headerB64: string;
+
+  constructor(
+    private readonly key: Ed25519KeyPair,
+    private readonly pool: CryptoPool,
+    private readonly settings: TokenSettings,
+    private readonly isRevoked: RevocationCheck,
+    private readonly events: TokenEvents,
+    cacheSize = 100_000,
+  ) {
+    this.kid = jwkThumbprint(key.publicKey);
+    this.kids = new Set([this.kid]);
+    this.cache = new VerifiedTokenCache(cacheSize);
+    this.headerB64 = encodeBase64Url(Buffer.from(jwtHeaderJson(this.kid)));
+  }
+
+  /** `requested ≤ 0 → AA_DEFAULT_TTL`, then the AA_MAX_TTL clamp when it is positive. */
+  computeTtl(requested: number): number {
+    let ttl = requested > 0 ? requested : this.settings.defaultTtl;
+    if (this.settings.maxTtl > 0 && ttl > this.settings.maxTtl) ttl = this.settings.maxTtl;
+    return ttl;
+  }
+
+  jwks(): { keys: Array<Record<string, string>> } {
+    return {
+      keys: [{ kty: 'OKP', crv: 'Ed25519', x: encodeBase64Url(this.key.publicKey), kid: this.kid, use: 'sig', alg: 'EdDSA' }],
+    };
+  }
+
+  async issue(spec: IssueSpec): Promise<Issued> {
+    const iat = Math.floor(Date.now() / 1000);
+    let ttl = this.computeTtl(spec.ttl);
+    if (spec.notAfter !== undefined && iat + ttl > spec.notAfter) ttl = Math.max(0, spec.notAfter - iat);
+    const claims: Claims = {
+      iss: this.settings.issuer,
+      sub: spec.sub,
+      exp: iat + ttl,
+      nbf: iat,
+      iat,
+      jti: randomHex(16),
+      scope: spec.scope,
+    };
+    const aud = spec.noAudience ? undefined : (spec.aud ?? (this.settings.audience ? [this.settings.audience] : undefined));
+    if (aud !== undefined && aud.length > 0) claims.aud = aud;
+    if (spec.sid) claims.sid = spec.sid;
+    if (spec.task_id) claims.task_id = spec.task_id;
+    if (spec.orch_id) claims.orch_id = spec.orch_id;
+    if (spec.delegation_chain !== undefined && spec.delegation_chain.length > 0) claims.delegation_chain = spec.delegation_chain;
+    if (spec.chain_hash) claims.chain_hash = spec.chain_hash;
+
+    const signingInput = `${this.headerB64}.${encodeBase64Url(Buffer.from(serializeClaims(claims)))}`;
+    const signature = await this.pool.sign(Buffer.from(signingInput), this.key.secretKey);
+    const token = `${signingInput}.${encodeBase64Url(signature)}`;
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    this.cache.set(cacheKey, claims);
+    this.events.issued(spec.scope?.[0] ?? 'none');
+    return { token, claims, ttl, cacheKey };
+  }
+
+  /** Forgets a token that was signed but never handed out (its request failed). */
+  forget(cacheKey: string): void {
+    this.cache.delete(cacheKey);
+  }
+
+  /** Signs arbitrary bytes with the broker key (delegation records). */
+  sign(message: Uint8Array): Promise<Uint8Array> {
+    return this.pool.sign(message, this.key.secretKey);
+  }
+
+  async verify(token: string): Promise<Verified> {
+    const now = Math.floor(Date.now() / 1000);
+    if (token.length > MAX_TOKEN_LENGTH || token === '') return { ok: false, reason: 'invalid token format' };
+    const cacheKey = VerifiedTokenCache.keyOf(token);
+    let claims = this.cache.get(cacheKey, now);
+    if (claims === undefined) {
+      const jws = splitCompactJws(token);
+      if (jws === null || !checkHeader(jws.header, this.kids)) return { ok: false, reason: 'invalid token format' };
+      const good = await this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey);
+      if (!good) return { ok: false, reason: 'signature verification failed' };
+      const parsed = parseClaims(jws.payloadJson);
+      if (parsed === null) return { ok: false, reason: 'invalid token format' };
+      claims = parsed;
+      if (claims.exp >= now) this.cache.set(cacheKey, claims);
+    }
+    const reason = this.checkClaims(claims, now);
+    return reason === null ? { ok: true, claims, cacheKey } : { ok: false, reason, claims };
+  }
+
+  private checkClaims(c: Claims, now: number): string | null {
+    if (c.sub === '') return 'missing subject';
+    if (c.jti === '') return 'missing jti';
+    if (c.exp <= 0) return 'token has no expiry';
+    if (now > c.exp) return 'token expired';
+    if (c.iat > now || c.nbf > now) this.events.clockSkew();
+    if (c.nbf !== 0 && now < c.nbf) return 'token not yet valid';
+    if (this.settings.issuer !== '' && c.iss !== this.settings.issuer) return 'invalid issuer';
+    if (this.isRevoked(c)) return 'token has been revoked';
+    return null;
+  }
+
+  /** Whether the token's audience satisfies AA_AUDIENCE (always true when it is unset). */
+  audienceOk(c: Claims): boolean {
+    return this.settings.audience === '' || (c.aud ?? []).includes(this.settings.audience);
+  }
+
+  get audience(): string {
+    return this.settings.audience;
+  }
+
+  pruneCache(nowSeconds: number): number {
+    return this.cache.prune(nowSeconds);
+  }
+}

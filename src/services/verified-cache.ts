@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import type { Claims } from './claims.js';
+
+/**
+ * Tokens whose signature is known good, keyed by a hash of the whole token, so a token this process issued (or
+ * already verified once) never costs an Ed25519 verify again. Only the signature check is cached: expiry,
+ * issuer and revocation are evaluated on every use. Bounded; entries leave at `exp`; cleared on key change.
+ */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, Claims>();
+  constructor(private readonly maxEntries = 100_000) {}
+
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64');
+  }
+
+  get(key: string, nowSeconds: number): Claims | undefined {
+    const c = this.entries.get(key);
+    if (c !== undefined && c.exp < nowSeconds) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return c;
+  }
+
+  set(key: string, claims: Claims): void {
+    if (this.entries.size >= this.maxEntries) {
+      // Insertion order approximates age; dropping the oldest only costs a re-verify later.
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, claims);
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Drops expired entries; returns how many. */
+  prune(nowSeconds: number): number {
+    let n = 0;
+    for (const [k, c] of this.entries) {
+      if (c.exp < nowSeconds) {
+        this.entries.delete(k);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

@@ -1,0 +1,49 @@
+import type { AuditFilter, AuditPage, Snapshot } from './store.js';
+
+/** Messages between the request thread's Store proxy and the storage worker that owns the sql.js database. */
+
+export interface WorkerInit {
+  path: string;
+  journalPath: string;
+}
+
+export interface AppKey {
+  app_id: string;
+  name: string;
+  client_id: string;
+}
+
+export interface OpenResult {
+  /** Highest sequence number in the database or the journal; the next journal record gets lastSeq + 1. */
+  lastSeq: number;
+  /** Offset just past the last intact journal record, after recovery cut off any torn tail. */
+  journalEnd: number;
+  replayed: number;
+  /** The database file on disk lags the worker's copy (replay or migration happened): checkpoint soon. */
+  checkpointWanted: boolean;
+  lastAuditSeq: number;
+  apps: AppKey[];
+}
+
+export interface JournalEntry {
+  seq: number;
+  payload: string;
+}
+
+export type ToWorker =
+  | { type: 'apply'; entries: JournalEntry[] }
+  | { type: 'load'; id: number; nowMs: number }
+  | { type: 'query'; id: number; filter: AuditFilter }
+  | { type: 'checkpoint'; id: number }
+  | { type: 'close'; id: number };
+
+export type FromWorker =
+  | { type: 'opened'; result: OpenResult }
+  | { type: 'openFailed'; message: string }
+  | { type: 'applyFailed'; seq: number; message: string; operation: string }
+  | { type: 'loaded'; id: number; snapshot: Snapshot }
+  | { type: 'queried'; id: number; page: AuditPage }
+  | { type: 'checkpointed'; id: number; seq: number; bytes: number; ms: number }
+  | { type: 'closed'; id: number }
+  | { type: 'failed'; id: number; message: string; badRequest: boolean }
+  | { type: 'log'; level: 'ok' | 'warn' | 'fail'; message: string; ctx: string[] };

@@ -1,0 +1,133 @@
+/**
+ * The storage worker owns the sql.js database: it replays the journal at open, applies journaled batches, answers
+ * queries and writes checkpoints. `export()` blocks this thread for seconds on a large database, which is why none of
+ * this runs on the request thread and why journaling does not run here.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import initSqlJs from 'sql.js';
+import type { Database } from 'sql.js';
+import type { MutationApplier } from './apply.js';
+import { parseBatch } from './batch-codec.js';
+import { replaceFileDurably } from './durable-file.js';
+import type { FromWorker, JournalEntry, ToWorker, WorkerInit } from './protocol.js';
+import { AuditFilterError, loadSnapshot, queryAudit } from './queries.js';
+import { recover, type Log } from './recovery.js';
+import type { Mutation } from './store.js';
+
+const port = parentPort;
+if (port === null) throw new Error('storage-worker must run in a worker thread');
+const init = workerData as WorkerInit;
+
+const send = (msg: FromWorker): void => port.postMessage(msg);
+const log: Log = (level, message, ...ctx) => send({ type: 'log', level, message, ctx });
+
+const OPERATION: Record<Mutation['kind'], string> = {
+  'audit.insert': 'save_audit_event',
+  'revocation.put': 'save_revocation',
+  'app.put': 'save_app',
+  'launchToken.put': 'save_launch_token',
+  'launchToken.consume': 'save_launch_token',
+  'agent.put': 'save_agent',
+  'issuedToken.put': 'save_issued_token',
+  prune: 'prune',
+};
+
+let db: Database;
+let applier: MutationApplier;
+let replayedAtOpen = 0;
+/** Set when an apply failed: the database copy no longer matches the journal, so it must never be checkpointed. */
+let diverged = false;
+
+function applyEntries(entries: JournalEntry[]): void {
+  if (diverged || entries.length === 0) return;
+  let operation = 'apply';
+  let seq = entries[0]!.seq;
+  let pruned = false;
+  db.exec('BEGIN');
+  try {
+    for (const e of entries) {
+      seq = e.seq;
+      for (const m of parseBatch(e.payload)) {
+        operation = OPERATION[m.kind] ?? 'apply';
+        applier.apply(m);
+        if (m.kind === 'prune') pruned = true;
+      }
+    }
+    applier.setLastSeq(entries[entries.length - 1]!.seq);
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    diverged = true;
+    send({ type: 'applyFailed', seq, message: (err as Error).message, operation });
+    return;
+  }
+  const p = applier.lastPrune;
+  if (pruned && p !== null) {
+    log(
+      'ok',
+      'pruned expired state',
+      `launch_tokens=${p.launchTokens}`,
+      `revocations=${p.revocations}`,
+      `issued_tokens=${p.issuedTokens}`,
+      `agents=${p.agents}`,
+    );
+  }
+}
+
+async function checkpoint(id: number): Promise<void> {
+  if (diverged) {
+    send({ type: 'failed', id, message: 'database copy diverged from the journal; not checkpointing', badRequest: false });
+    return;
+  }
+  const started = performance.now();
+  // The seq is read before export() and nothing runs in between, so the image holds exactly records ≤ seq.
+  const seq = Number(db.exec("SELECT value FROM store_meta WHERE key = 'last_seq'")[0]?.values[0]?.[0] ?? 0);
+  try {
+    const image = db.export();
+    await replaceFileDurably(init.path, image);
+    send({ type: 'checkpointed', id, seq, bytes: image.length, ms: performance.now() - started });
+  } catch (err) {
+    send({ type: 'failed', id, message: `checkpoint of ${init.path} failed: ${(err as Error).message}`, badRequest: false });
+  }
+}
+
+function handle(msg: ToWorker): void {
+  switch (msg.type) {
+    case 'apply':
+      applyEntries(msg.entries);
+      return;
+    case 'load':
+      try {
+        send({ type: 'loaded', id: msg.id, snapshot: loadSnapshot(db, msg.nowMs, replayedAtOpen) });
+      } catch (err) {
+        send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: false });
+      }
+      return;
+    case 'query':
+      try {
+        send({ type: 'queried', id: msg.id, page: queryAudit(db, msg.filter) });
+      } catch (err) {
+        send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: err instanceof AuditFilterError });
+      }
+      return;
+    case 'checkpoint':
+      void checkpoint(msg.id);
+      return;
+    case 'close':
+      db.close();
+      send({ type: 'closed', id: msg.id });
+      return;
+  }
+}
+
+try {
+  const SQL = await initSqlJs();
+  const opened = await recover(SQL, init, log);
+  db = opened.db;
+  applier = opened.applier;
+  replayedAtOpen = opened.result.replayed;
+  port.on('message', handle);
+  send({ type: 'opened', result: opened.result });
+} catch (err) {
+  send({ type: 'openFailed', message: (err as Error).message });
+}

@@ -1,0 +1,161 @@
+/**
+ * The storage contract. Every piece of broker state that must survive a restart goes through this interface;
+ * the request thread keeps the hot copy in memory and awaits `commit` before answering.
+ *
+ * Ordering and failure rule (the audit chain relies on it): batches become durable in the order `commit` was
+ * called. If a batch fails, every batch submitted after it that is not yet durable fails too, and the on-disk state
+ * is exactly the state after the last batch whose promise resolved.
+ */
+
+export type RevocationLevel = 'token' | 'agent' | 'task' | 'chain';
+
+/** One row of `audit_events` (Go broker columns, plus `seq` for numeric ordering past evt-999999). */
+export interface AuditRow {
+  seq: number;
+  id: string;
+  timestamp: string; // RFC3339Nano, stored verbatim (hash input)
+  event_type: string;
+  agent_id: string;
+  task_id: string;
+  orch_id: string;
+  detail: string;
+  resource: string; // '' ↔ NULL
+  outcome: string; // '' ↔ NULL
+  deleg_depth: number; // 0 ↔ NULL
+  deleg_chain_hash: string; // '' ↔ NULL
+  bytes_transferred: number; // 0 ↔ NULL
+  hash: string;
+  prev_hash: string;
+}
+
+/** One row of `revocations`. `expires_at` (unix seconds) is when every token it can match has expired; null = never. */
+export interface RevocationRow {
+  level: RevocationLevel;
+  target: string;
+  revoked_at: string; // 'YYYY-MM-DD HH:MM:SS' (SQLite CURRENT_TIMESTAMP shape, UTC)
+  expires_at: number | null;
+}
+
+/** One row of `apps`. `client_secret_hash` is a bcrypt hash (Go broker) or `sha256$<salt hex>$<digest hex>`. */
+export interface AppRow {
+  app_id: string;
+  name: string;
+  client_id: string;
+  client_secret_hash: string;
+  scope_ceiling: string[];
+  token_ttl: number;
+  status: 'active' | 'inactive';
+  created_at: string; // RFC3339 (Nano allowed for Go rows)
+  updated_at: string;
+  created_by: string;
+  deregistered_at: string | null; // RFC3339 seconds
+}
+
+/** A launch token. The token itself is never stored, only its SHA-256 (hex). Times are unix milliseconds. */
+export interface LaunchTokenRow {
+  token_hash: string;
+  agent_name: string;
+  allowed_scope: string[];
+  max_ttl: number;
+  single_use: boolean;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+  created_by: string;
+  app_id: string;
+}
+
+/** A registered agent. `expires_at` (unix seconds) is the expiry of the newest token issued to it. */
+export interface AgentRow {
+  agent_id: string;
+  public_key: string; // standard base64 of the raw 32-byte Ed25519 key
+  orch_id: string;
+  task_id: string;
+  scope: string[];
+  registered_at: number; // unix ms
+  app_id: string;
+  expires_at: number;
+  status: 'active' | 'revoked';
+}
+
+/** A token issued to a non-agent subject (`admin`, `app:…`), so agent-level revocation can kill exactly those. */
+export interface IssuedTokenRow {
+  jti: string;
+  sub: string;
+  exp: number; // unix seconds
+}
+
+export type Mutation =
+  | { kind: 'audit.insert'; row: AuditRow }
+  | { kind: 'revocation.put'; row: RevocationRow } // insert; on (level,target) conflict keep the later expires_at (null wins)
+  | { kind: 'app.put'; row: AppRow } // insert or replace by app_id
+  | { kind: 'launchToken.put'; row: LaunchTokenRow }
+  | { kind: 'launchToken.consume'; token_hash: string; consumed_at: number }
+  | { kind: 'agent.put'; row: AgentRow } // insert or replace by agent_id
+  | { kind: 'issuedToken.put'; row: IssuedTokenRow }
+  /**
+   * Housekeeping, replayed deterministically: delete launch tokens expired or consumed before `now_ms`, revocations
+   * with expires_at < now_s, issued tokens with exp < now_s, and mark agents with expires_at < now_s as expired
+   * (delete them only when also revoked or expired for longer than `agent_retention_s`).
+   */
+  | { kind: 'prune'; now_ms: number; agent_retention_s: number };
+
+export interface AuditFilter {
+  agent_id?: string;
+  task_id?: string;
+  event_type?: string;
+  outcome?: string;
+  since?: string; // RFC3339Nano, compared as instants
+  until?: string;
+  limit: number; // 1..1000
+  offset: number; // ≥ 0
+}
+
+export interface AuditPage {
+  events: AuditRow[];
+  total: number;
+}
+
+/** What the request thread needs in memory at startup. Audit rows stay on disk; only the chain head is loaded. */
+export interface Snapshot {
+  apps: AppRow[];
+  revocations: RevocationRow[];
+  launchTokens: LaunchTokenRow[]; // unexpired, unconsumed
+  agents: AgentRow[];
+  issuedTokens: IssuedTokenRow[]; // unexpired
+  audit: { count: number; lastSeq: number; lastHash: string };
+  /** Journal records replayed into the database file at open (0 after a clean shutdown). */
+  replayed: number;
+}
+
+export interface StoreEvents {
+  /** A storage operation failed; `operation` is a `agentwrit_db_errors_total` label value. */
+  onError?(operation: string, err: Error): void;
+  /** Seconds an audit insert took to become durable (observed once per audit row committed). */
+  onAuditWrite?(seconds: number): void;
+  /** Log line hook: level 'ok' | 'warn' | 'fail', a component, a message, context items. */
+  onLog?(level: 'ok' | 'warn' | 'fail', component: string, message: string, ...ctx: string[]): void;
+}
+
+export interface Store {
+  /** Loads everything the broker keeps in memory. Called once, right after open. */
+  load(): Promise<Snapshot>;
+  /** Makes the batch durable (fsync) and resolves; rejects with StoreWriteError if it could not. */
+  commit(batch: readonly Mutation[]): Promise<void>;
+  /** Audit query: filters AND-ed, oldest first by seq, total = matches before paging. */
+  queryAudit(filter: AuditFilter): Promise<AuditPage>;
+  /** Whether the last write reached the disk. */
+  healthy(): boolean;
+  /** Flushes pending writes, checkpoints, and releases the file. */
+  close(): Promise<void>;
+}
+
+/** The database or journal cannot be opened or is corrupt: the broker must refuse to start. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}
+
+/** A commit failed; nothing of the batch is durable. */
+export class StoreWriteError extends Error {
+  override readonly name = 'StoreWriteError';
+}

@@ -1,0 +1,30 @@
+import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
+import { cidrContains, type Cidr } from '../config/cidr.js';
+
+/**
+ * The address rate limits are keyed on. X-Forwarded-For is believed only when the socket peer is a trusted
+ * proxy; then the rightmost address not itself a trusted proxy is the client (entries to its left are whatever the
+ * client chose to send).
+ */
+export function clientIp(req: IncomingMessage, trusted: readonly Cidr[]): string {
+  const peer = normalize(req.socket.remoteAddress ?? '');
+  if (trusted.length === 0 || !isTrusted(peer, trusted)) return peer;
+  const header = req.headers['x-forwarded-for'];
+  if (header === undefined) return peer;
+  const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = normalize((hops[i] as string).trim());
+    if (isIP(hop) === 0) return peer;
+    if (!isTrusted(hop, trusted)) return hop;
+  }
+  return peer;
+}
+
+function isTrusted(ip: string, trusted: readonly Cidr[]): boolean {
+  return trusted.some((c) => cidrContains(c, ip));
+}
+
+function normalize(ip: string): string {
+  return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
