@@ -87,6 +87,8 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   logger.ok('BROKER', 'main', 'database initialized', `path=${config.dbPath}`);
 
   const pool = new CryptoPool();
+  // In the background: the broker is serving (and healthy) while the workers warm up.
+  warmUp(pool, keyPair.secretKey, keyPair.publicKey).catch(() => undefined);
   let services: Services;
   try {
     const snapshot = await store.load();
@@ -228,6 +230,19 @@ async function housekeeping(s: Services): Promise<void> {
   s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
   const pruned = Object.entries(counts).filter(([, n]) => n > 0);
   if (pruned.length > 0) s.logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));
+}
+
+/**
+ * A fresh worker's first Ed25519 operations run unoptimized and cost tens to hundreds of milliseconds; paying that
+ * at startup keeps it off the first requests.
+ */
+async function warmUp(pool: CryptoPool, secretKey: Uint8Array, publicKey: Uint8Array): Promise<void> {
+  const message = Buffer.alloc(256, 0x61);
+  const rounds = Array.from({ length: 8 }, async () => {
+    const sig = await pool.sign(message, secretKey);
+    await pool.verify(message, sig, publicKey);
+  });
+  await Promise.all(rounds);
 }
 
 function errText(err: unknown): string {
