@@ -31,6 +31,13 @@ const flagName = (key: string): string => (key.length === 1 ? `-${key}` : `--${k
 /** Checks the flags against what one command accepts and returns them typed. */
 export function checkFlags(raw: RawArgs, allowed: readonly FlagSpec[], helpPath: string): ParsedArgs {
   const byName = new Map(allowed.map((f) => [f.name, f]));
+  // A value flag left empty is checked first: `--limit -5` makes mri see a flag `-5`, and the real mistake is the
+  // missing value.
+  for (const [key, value] of raw.flags) {
+    if (byName.get(key)?.kind === 'string' && (value === '' || typeof value === 'boolean')) {
+      throw new UsageError(`flag --${key} needs a value (write --${key}=VALUE if the value starts with "-")`, helpPath);
+    }
+  }
   const values = new Map<string, FlagValue>();
   for (const [key, value] of raw.flags) {
     const spec = byName.get(key);
@@ -39,13 +46,7 @@ export function checkFlags(raw: RawArgs, allowed: readonly FlagSpec[], helpPath:
     if (spec.kind === 'boolean') {
       if (typeof value !== 'boolean') throw new UsageError(`flag --${key} takes no value`, helpPath);
       if (value) values.set(key, true);
-    } else {
-      if (typeof value !== 'string' || value === '') {
-        throw new UsageError(
-          `flag --${key} needs a value (write --${key}=VALUE if the value starts with "-")`,
-          helpPath,
-        );
-      }
+    } else if (typeof value === 'string') {
       values.set(key, value);
     }
   }

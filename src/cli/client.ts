@@ -68,7 +68,7 @@ export class BrokerClient {
   }
 
   send(method: string, path: string, opts: SendOptions = {}): Promise<BrokerResponse> {
-    const { base, tls, timeoutMs } = this.conn;
+    const { base, prefix, tls, timeoutMs } = this.conn;
     const query = opts.query?.toString() ?? '';
     const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'awrit' };
     let payload: Buffer | undefined;
@@ -83,7 +83,7 @@ export class BrokerClient {
       protocol: base.protocol,
       hostname: base.hostname.replace(/^\[|\]$/g, ''),
       port: base.port || (isTls ? 443 : 80),
-      path: `${base.pathname}${path}${query === '' ? '' : `?${query}`}`,
+      path: `${prefix}${path}${query === '' ? '' : `?${query}`}`,
       method,
       headers,
       agent: false,

@@ -20,15 +20,17 @@ export interface TlsMaterial {
 }
 
 export interface Connection {
-  /** Scheme, host, port and any path prefix, without a trailing slash. */
+  /** Scheme, host and port. */
   base: URL;
+  /** Path prefix before `/v1/…`, without a trailing slash ('' for none). */
+  prefix: string;
   /** The URL as shown in messages. */
   display: string;
   tls: TlsMaterial;
   timeoutMs: number;
 }
 
-export function parseBrokerUrl(value: string | undefined): { base: URL; display: string } {
+export function parseBrokerUrl(value: string | undefined): { base: URL; prefix: string; display: string } {
   const text = value?.trim() ?? '';
   if (text === '') throw new UsageError('AACTL_BROKER_URL is not set (e.g. export AACTL_BROKER_URL=https://broker.example:8080)');
   let url: URL;
@@ -43,9 +45,8 @@ export function parseBrokerUrl(value: string | undefined): { base: URL; display:
   // Credentials in the URL would end up in every error message.
   if (url.username !== '' || url.password !== '') throw new UsageError('AACTL_BROKER_URL must not contain credentials');
   if (url.search !== '' || url.hash !== '') throw new UsageError('AACTL_BROKER_URL must not have a query or fragment');
-  url.pathname = url.pathname.replace(/\/+$/, '');
-  const display = `${url.origin}${url.pathname}`;
-  return { base: url, display };
+  const prefix = url.pathname.replace(/\/+$/, '');
+  return { base: url, prefix, display: `${url.origin}${prefix}` };
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
@@ -78,7 +79,7 @@ function tlsFile(args: ParsedArgs, env: Env, flag: string, envName: string): Buf
 }
 
 export function connectionFrom(args: ParsedArgs, env: Env): Connection {
-  const { base, display } = parseBrokerUrl(env.AACTL_BROKER_URL);
+  const { base, prefix, display } = parseBrokerUrl(env.AACTL_BROKER_URL);
   const timeoutMs = parseTimeout(args.string('timeout'));
   if (base.protocol === 'http:') {
     // TLS flags with a plain-HTTP URL almost always mean a mistyped URL, and sending the secret in clear is worse
@@ -86,7 +87,7 @@ export function connectionFrom(args: ParsedArgs, env: Env): Connection {
     if (['cacert', 'cert', 'key'].some((f) => args.has(f))) {
       throw new UsageError(`TLS flags given but AACTL_BROKER_URL is plain http (${display}); use https://`);
     }
-    return { base, display, tls: {}, timeoutMs };
+    return { base, prefix, display, tls: {}, timeoutMs };
   }
   const tls: TlsMaterial = {};
   const ca = tlsFile(args, env, 'cacert', 'AACTL_CA_CERT');
@@ -98,5 +99,5 @@ export function connectionFrom(args: ParsedArgs, env: Env): Connection {
   if (ca !== undefined) tls.ca = ca;
   if (cert !== undefined) tls.cert = cert;
   if (key !== undefined) tls.key = key;
-  return { base, display, tls, timeoutMs };
+  return { base, prefix, display, tls, timeoutMs };
 }

@@ -89,7 +89,7 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number): Sna
   );
   const launchTokens: LaunchTokenRow[] = all(
     db,
-    'SELECT * FROM launch_tokens WHERE consumed_at IS NULL AND expires_at > ? ORDER BY created_at, token_hash',
+    'SELECT * FROM launch_tokens WHERE expires_at > ? ORDER BY created_at, token_hash',
     [nowMs],
   ).map((r) => ({
     token_hash: str(r.token_hash),

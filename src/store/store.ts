@@ -120,7 +120,7 @@ export interface AuditPage {
 export interface Snapshot {
   apps: AppRow[];
   revocations: RevocationRow[];
-  launchTokens: LaunchTokenRow[]; // unexpired, unconsumed
+  launchTokens: LaunchTokenRow[]; // unexpired, consumed ones included (a reuse is reported as such)
   agents: AgentRow[];
   issuedTokens: IssuedTokenRow[]; // unexpired
   audit: { count: number; lastSeq: number; lastHash: string };

@@ -1,0 +1,131 @@
+/** Dispatch: argv → command → exit code. Everything that can go wrong ends as one `awrit: …` line on stderr. */
+import { checkFlags, splitArgv, type RawArgs } from './args.js';
+import { AdminApi } from './admin.js';
+import { BrokerClient } from './client.js';
+import { completionCommands, completionScript, SHELLS, type Shell } from './completion.js';
+import { COMMANDS, GROUPS } from './commands/index.js';
+import { connectionFrom, CONNECTION_FLAGS } from './connection.js';
+import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
+import { commandHelp, globalFlags, groupHelp, HELP_FLAG, JSON_FLAG, rootHelp, VERSION_FLAG } from './help.js';
+import { printable, type Io } from './output.js';
+import type { CommandContext, CommandSpec, Env, FlagSpec } from './spec.js';
+import { version } from './version.js';
+
+function knownFlags(): FlagSpec[] {
+  const byName = new Map<string, FlagSpec>();
+  for (const f of [JSON_FLAG, HELP_FLAG, VERSION_FLAG, ...CONNECTION_FLAGS, ...COMMANDS.flatMap((c) => c.flags)]) {
+    byName.set(f.name, f);
+  }
+  return [...byName.values()];
+}
+
+type Target =
+  | { kind: 'root' }
+  | { kind: 'group'; group: string }
+  | { kind: 'command'; cmd: CommandSpec; rest: string[] };
+
+/** Longest match of the leading words against the tree. */
+function resolve(words: readonly string[]): Target {
+  const [first, second, ...more] = words;
+  if (first === undefined) return { kind: 'root' };
+  if (GROUPS.some((g) => g.name === first)) {
+    if (second === undefined) return { kind: 'group', group: first };
+    const cmd = COMMANDS.find((c) => c.path[0] === first && c.path[1] === second);
+    if (cmd === undefined) throw new UsageError(`unknown command "${first} ${second}"`, first);
+    return { kind: 'command', cmd, rest: more };
+  }
+  const cmd = COMMANDS.find((c) => c.path.length === 1 && c.path[0] === first);
+  if (cmd === undefined) throw new UsageError(`unknown command "${first}"`, '');
+  return { kind: 'command', cmd, rest: words.slice(1) };
+}
+
+function helpFor(words: readonly string[]): string {
+  const t = resolve(words);
+  if (t.kind === 'root') return rootHelp(version());
+  if (t.kind === 'group') return groupHelp(t.group);
+  if (t.rest.length > 0) throw new UsageError(`unknown command "${[...t.cmd.path, ...t.rest].join(' ')}"`, '');
+  return commandHelp(t.cmd);
+}
+
+function only(raw: RawArgs, allowed: readonly FlagSpec[], helpPath: string): void {
+  checkFlags({ positionals: [], flags: raw.flags }, allowed, helpPath);
+}
+
+async function dispatch(argv: readonly string[], env: Env, io: Io): Promise<ExitCode> {
+  const raw = splitArgv(argv, knownFlags());
+  const [first, ...rest] = raw.positionals;
+  if (first === 'help') {
+    only(raw, [HELP_FLAG], '');
+    io.stdout(helpFor(rest));
+    return EXIT.ok;
+  }
+  if (first === 'completion') {
+    only(raw, [HELP_FLAG], '');
+    const shell = rest[0];
+    if (raw.flags.get('help') === true || shell === undefined) {
+      if (shell === undefined && raw.flags.get('help') !== true) throw new UsageError('completion needs a shell: bash, zsh or fish', '');
+      io.stdout('Usage:\n  awrit completion bash|zsh|fish\n\nbash: source <(awrit completion bash)\nzsh:  source <(awrit completion zsh)\nfish: awrit completion fish | source\n');
+      return EXIT.ok;
+    }
+    if (!(SHELLS as readonly string[]).includes(shell) || rest.length > 1) {
+      throw new UsageError(`unsupported shell "${rest.join(' ')}": use bash, zsh or fish`, '');
+    }
+    io.stdout(completionScript(shell as Shell, completionCommands(COMMANDS, globalFlags)));
+    return EXIT.ok;
+  }
+  const target = resolve(raw.positionals);
+  if (target.kind === 'root') {
+    only(raw, [HELP_FLAG, VERSION_FLAG, JSON_FLAG], '');
+    io.stdout(raw.flags.get('version') === true ? `awrit ${version()}\n` : rootHelp(version()));
+    return EXIT.ok;
+  }
+  if (target.kind === 'group') {
+    only(raw, [HELP_FLAG, JSON_FLAG], target.group);
+    io.stdout(groupHelp(target.group));
+    return EXIT.ok;
+  }
+  const { cmd } = target;
+  const helpPath = cmd.path.join(' ');
+  if (raw.flags.get('help') === true) {
+    io.stdout(commandHelp(cmd));
+    return EXIT.ok;
+  }
+  const args = checkFlags({ positionals: target.rest, flags: raw.flags }, [...cmd.flags, ...globalFlags(cmd)], helpPath);
+  const expected = cmd.positionals ?? [];
+  if (args.positionals.length > expected.length) {
+    throw args.usage(`unexpected argument "${args.positionals[expected.length] ?? ''}"`);
+  }
+  const missing = expected[args.positionals.length];
+  if (missing !== undefined) throw args.usage(`missing argument ${missing.name}`);
+
+  let client: BrokerClient | undefined;
+  let admin: AdminApi | undefined;
+  const ctx: CommandContext = {
+    args,
+    env,
+    io,
+    json: args.bool('json'),
+    broker: () => (client ??= new BrokerClient(connectionFrom(args, env))),
+    admin: () => (admin ??= new AdminApi(ctx.broker(), env, (line) => io.stderr(`${line}\n`))),
+  };
+  return cmd.run(ctx);
+}
+
+export async function run(argv: readonly string[], env: Env, io: Io): Promise<ExitCode> {
+  try {
+    return await dispatch(argv, env, io);
+  } catch (err) {
+    if (err instanceof CliError) {
+      const hint =
+        err instanceof UsageError && err.helpPath !== undefined
+          ? ` (see 'awrit ${err.helpPath === '' ? '' : `${err.helpPath} `}--help')`
+          : '';
+      io.stderr(`awrit: ${printable(err.message)}${hint}\n`);
+      return err.exitCode;
+    }
+    // A bug, not an operator mistake: still one line, never a stack trace that could carry request data.
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`awrit: internal error: ${printable(message)}\n`);
+    return EXIT.refused;
+  }
+}
