@@ -226,7 +226,7 @@ async function housekeeping(s: Services): Promise<void> {
     cached_tokens: s.tokens.pruneCache(now),
     rate_limit_buckets: s.adminAuthLimiter.prune(nowMs) + s.appAuthLimiter.prune(nowMs),
   };
-  await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: AGENT_RETENTION_SECONDS }]);
+  await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: AGENT_RETENTION_SECONDS }], s.denials.flush(nowMs));
   s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
   const pruned = Object.entries(counts).filter(([, n]) => n > 0);
   if (pruned.length > 0) s.logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));

@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AdminSecret } from '../config/config.js';
 import type { CryptoPool } from '../crypto/crypto-pool.js';
-import { issueToken, persist, type Services } from '../services/services.js';
+import { issueToken, persist, persistDenial, type Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
 import { DecodeError, parseJsonBody, pickFields } from '../transport/json.js';
 import { HttpError } from '../transport/problem.js';
@@ -45,9 +45,7 @@ export function adminAuth(s: Services): Handler {
     if (!(await checkAdminSecret(b.secret, s.config.adminSecret, s.pool))) {
       s.metrics.adminAuth.failure.inc();
       s.logger.warn('ADMIN', 'AdminSvc', 'authentication failed', `ip=${ctx.clientIp}`);
-      await persist(s, [], [
-        { event_type: 'admin_auth_failed', detail: 'failed admin authentication attempt', outcome: 'denied' },
-      ], { detail: 'internal error' });
+      await persistDenial(s, { event_type: 'admin_auth_failed', detail: 'failed admin authentication attempt', outcome: 'denied' });
       throw new HttpError('unauthorized', 'invalid credentials');
     }
     let t;

@@ -4,7 +4,7 @@
  * a wrong secret.
  */
 import { clientSecretNeedsRehash, DUMMY_CLIENT_SECRET_HASH, hashClientSecret, verifyClientSecret } from '../crypto/secrets.js';
-import { issueToken, persist, type Services } from '../services/services.js';
+import { issueToken, persist, persistDenial, type Services } from '../services/services.js';
 import type { Mutation } from '../store/store.js';
 import type { Handler } from '../transport/pipeline.js';
 import { DecodeError, parseJsonBody, pickFields } from '../transport/json.js';
@@ -41,9 +41,7 @@ export function appAuth(s: Services): Handler {
     const good = await verifyClientSecret(b.client_secret, app?.client_secret_hash ?? DUMMY_CLIENT_SECRET_HASH, s.pool);
     const reason = app === undefined ? 'unknown_client_id' : app.status !== 'active' ? 'app_inactive' : good ? null : 'wrong_secret';
     if (reason !== null || app === undefined) {
-      await persist(s, [], [
-        { event_type: 'app_auth_failed', detail: `client_id=${b.client_id} reason=${reason}`, outcome: 'denied' },
-      ], { detail: 'authentication error' });
+      await persistDenial(s, { event_type: 'app_auth_failed', detail: `client_id=${b.client_id} reason=${reason}`, outcome: 'denied' });
       throw new HttpError('unauthorized', 'Authentication failed');
     }
     let t;

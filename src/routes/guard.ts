@@ -4,7 +4,7 @@
  */
 import type { Claims } from '../services/claims.js';
 import { isSubset } from '../services/scopes.js';
-import { persist, type Services } from '../services/services.js';
+import { persistDenial, type Services } from '../services/services.js';
 import type { Handler, RequestContext } from '../transport/pipeline.js';
 import { HttpError } from '../transport/problem.js';
 
@@ -31,17 +31,15 @@ const BEARER = 'Bearer ';
 export function bearer(s: Services, handler: Handler, options: BearerOptions = {}): Handler {
   return async (ctx) => {
     const deny = async (detail: string, event: string, auditDetail: string, c?: Claims): Promise<never> => {
-      await persist(s, [], [
-        {
-          event_type: event,
-          agent_id: c?.sub,
-          task_id: c?.task_id,
-          orch_id: c?.orch_id,
-          detail: `${auditDetail} | path=${ctx.path}`,
-          resource: ctx.path,
-          outcome: 'denied',
-        },
-      ], { detail: 'internal error' });
+      await persistDenial(s, {
+        event_type: event,
+        agent_id: c?.sub,
+        task_id: c?.task_id,
+        orch_id: c?.orch_id,
+        detail: `${auditDetail} | path=${ctx.path}`,
+        resource: ctx.path,
+        outcome: 'denied',
+      });
       throw new HttpError('unauthorized', detail);
     };
 
@@ -70,17 +68,15 @@ export function bearer(s: Services, handler: Handler, options: BearerOptions = {
       return deny('token audience mismatch', 'token_auth_failed', `audience mismatch | expected=${s.tokens.audience}`, claims);
     }
     if (options.scope !== undefined && !isSubset([options.scope], claims.scope ?? [])) {
-      await persist(s, [], [
-        {
-          event_type: 'scope_violation',
-          agent_id: claims.sub,
-          task_id: claims.task_id,
-          orch_id: claims.orch_id,
-          detail: `scope_violation | required=${options.scope} | actual=${(claims.scope ?? []).join(',')} | path=${ctx.path}`,
-          resource: ctx.path,
-          outcome: 'denied',
-        },
-      ], { detail: 'internal error' });
+      await persistDenial(s, {
+        event_type: 'scope_violation',
+        agent_id: claims.sub,
+        task_id: claims.task_id,
+        orch_id: claims.orch_id,
+        detail: `scope_violation | required=${options.scope} | actual=${(claims.scope ?? []).join(',')} | path=${ctx.path}`,
+        resource: ctx.path,
+        outcome: 'denied',
+      });
       throw new HttpError('insufficient_scope', `token lacks required scope: ${options.scope}`);
     }
     const auth: Auth = { claims, token, cacheKey: v.ok ? v.cacheKey : '', revoked };

@@ -18,6 +18,7 @@ import { IssuedTokens } from './issued-tokens.js';
 import { LaunchTokens } from './launch-tokens.js';
 import { Nonces } from './nonces.js';
 import { Persister } from './persister.js';
+import { RepeatAggregator } from './repeat-aggregator.js';
 import { Revocations } from './revocations.js';
 import { TokenService, type IssueSpec, type Issued } from './tokens.js';
 
@@ -38,6 +39,8 @@ export interface Services {
   readonly persister: Persister;
   readonly adminAuthLimiter: RateLimiter;
   readonly appAuthLimiter: RateLimiter;
+  /** Repeated denial events (auth failures) are folded so floods cannot grow the trail. */
+  readonly denials: RepeatAggregator;
   readonly startedAt: number;
 }
 
@@ -96,6 +99,7 @@ export function createServices(d: ServiceDeps): Services {
     persister: new Persister(d.store, audit),
     adminAuthLimiter: new RateLimiter({ rate: 5, burst: 10, retryAfterSeconds: 1 }),
     appAuthLimiter: new RateLimiter({ rate: 10 / 60, burst: 3, retryAfterSeconds: 60 }),
+    denials: new RepeatAggregator(),
     startedAt: Date.now(),
   };
 }
@@ -138,4 +142,10 @@ export async function persist(
     failure.undo?.();
     throw new HttpError('internal_error', failure.detail, { cause: err });
   }
+}
+
+/** Records a denial event, unless it repeats one already recorded in the current window (then it is counted). */
+export async function persistDenial(s: Services, event: AuditInput): Promise<void> {
+  if (!s.denials.admit(event)) return;
+  await persist(s, [], [event], { detail: 'internal error' });
 }
