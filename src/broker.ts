@@ -31,6 +31,8 @@ export interface BrokerOptions {
   /** Plain lines (banner, seed tokens); default stdout. */
   print?: (line: string) => void;
   metrics?: Metrics;
+  /** A crypto pool to use instead of starting one (it is then not closed with the broker). */
+  pool?: CryptoPool;
   /** Housekeeping period; tests shorten it. */
   housekeepingMs?: number;
   drainMs?: number;
@@ -86,9 +88,11 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   }
   logger.ok('BROKER', 'main', 'database initialized', `path=${config.dbPath}`);
 
-  const pool = new CryptoPool();
+  const ownPool = opts.pool === undefined;
+  const pool = opts.pool ?? new CryptoPool();
   // In the background: the broker is serving (and healthy) while the workers warm up.
-  warmUp(pool, keyPair.secretKey, keyPair.publicKey).catch(() => undefined);
+  if (ownPool) warmUp(pool, keyPair.secretKey, keyPair.publicKey).catch(() => undefined);
+  const closePool = (): Promise<void> => (ownPool ? pool.close() : Promise.resolve());
   let services: Services;
   try {
     const snapshot = await store.load();
@@ -97,7 +101,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
     services = createServices({ config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot });
   } catch (err) {
-    await Promise.allSettled([store.close(), pool.close()]);
+    await Promise.allSettled([store.close(), closePool()]);
     throw new FatalError(`load state: ${errText(err)}`);
   }
   const s = services;
@@ -127,7 +131,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       });
     });
   } catch (err) {
-    await Promise.allSettled([store.close(), pool.close()]);
+    await Promise.allSettled([store.close(), closePool()]);
     throw new FatalError(err instanceof TransportError ? err.message : `listen ${config.bindAddress}:${config.port}: ${errText(err)}`);
   }
   const port = (server.address() as AddressInfo).port;
@@ -171,7 +175,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       } catch (err) {
         logger.warn('BROKER', 'shutdown', 'database close error', `error=${errText(err)}`);
       }
-      await pool.close();
+      await closePool();
     })();
     return closing;
   };

@@ -17,13 +17,27 @@ export interface RawArgs {
 export function splitArgv(argv: readonly string[], known: readonly FlagSpec[]): RawArgs {
   const booleans = known.filter((f) => f.kind === 'boolean').map((f) => f.name);
   const strings = known.filter((f) => f.kind === 'string').map((f) => f.name);
-  const parsed = mri([...argv], { boolean: booleans, string: strings, alias: { h: 'help' } });
+  const parsed = mri(joinDashValues(argv, strings), { boolean: booleans, string: strings, alias: { h: 'help' } });
   const flags = new Map<string, unknown>();
   for (const [key, value] of Object.entries(parsed)) {
     if (key === '_' || key === 'h') continue;
     flags.set(key, value);
   }
   return { positionals: parsed._.map(String), flags };
+}
+
+/** mri drops a lone `-`, which is how `--token -` asks for stdin; keep it as the flag's value. */
+function joinDashValues(argv: readonly string[], strings: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv) {
+    const prev = out[out.length - 1];
+    if (arg === '-' && prev !== undefined && strings.includes(prev.replace(/^--/, '')) && prev.startsWith('--')) {
+      out[out.length - 1] = `${prev}=-`;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
 }
 
 const flagName = (key: string): string => (key.length === 1 ? `-${key}` : `--${key}`);

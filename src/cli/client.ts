@@ -37,12 +37,18 @@ const CERT_VERIFY_CODES = new Set([
 
 class DeadlineError extends Error {}
 
+/** `8060…:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert certificate required:…` → the reason. */
+function opensslReason(message: string): string {
+  const first = message.split('\n')[0] ?? '';
+  return /^[0-9A-F]+:error:[0-9A-F]+:[^:]*:[^:]*:([^:]+):/.exec(first)?.[1] ?? first;
+}
+
 function describe(err: unknown, conn: Connection): string {
   if (err instanceof DeadlineError) return err.message;
   const e = err as NodeJS.ErrnoException;
   const code = e.code ?? '';
-  const message = (e.message || String(err)).split('\n')[0] ?? '';
-  const https_ = conn.base.protocol === 'https:';
+  const message = opensslReason(e.message || String(err));
+  const secure = conn.base.protocol === 'https:';
   if (CERT_VERIFY_CODES.has(code)) {
     return `TLS: broker certificate not trusted (${message})${conn.tls.ca === undefined ? '; pass its CA with --cacert' : ''}`;
   }
@@ -50,11 +56,11 @@ function describe(err: unknown, conn: Connection): string {
     const hint = conn.tls.cert === undefined ? '; the broker may require a client certificate (--cert and --key)' : '';
     return `TLS: the broker rejected the handshake (${message})${hint}`;
   }
-  if (https_ && /wrong version number|packet length too long/i.test(message)) {
+  if (secure && /wrong version number|packet length too long/i.test(message)) {
     return `TLS: ${message}; is the broker serving plain http?`;
   }
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('ERR_OSSL')) return `TLS: ${message}`;
-  if (!https_ && (code === 'ECONNRESET' || code.startsWith('HPE_'))) {
+  if (!secure && (code === 'ECONNRESET' || code.startsWith('HPE_'))) {
     return `${message}; is the broker serving https?`;
   }
   return message;

@@ -4,6 +4,8 @@ import type { CommandSpec, FlagSpec } from './spec.js';
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
+export const isShell = (s: string): s is Shell => (SHELLS as readonly string[]).includes(s);
+
 export interface CompletionCommand {
   path: readonly string[];
   flags: readonly FlagSpec[];

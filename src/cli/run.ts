@@ -2,7 +2,7 @@
 import { checkFlags, splitArgv, type RawArgs } from './args.js';
 import { AdminApi } from './admin.js';
 import { BrokerClient } from './client.js';
-import { completionCommands, completionScript, SHELLS, type Shell } from './completion.js';
+import { completionCommands, completionScript, isShell } from './completion.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
 import { connectionFrom, CONNECTION_FLAGS } from './connection.js';
 import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
@@ -10,6 +10,16 @@ import { commandHelp, globalFlags, groupHelp, HELP_FLAG, JSON_FLAG, rootHelp, VE
 import { printable, type Io } from './output.js';
 import type { CommandContext, CommandSpec, Env, FlagSpec } from './spec.js';
 import { version } from './version.js';
+
+const COMPLETION_HELP = `Print a shell completion script.
+
+Usage:
+  awrit completion bash|zsh|fish
+
+  bash: source <(awrit completion bash)
+  zsh:  source <(awrit completion zsh)
+  fish: awrit completion fish | source
+`;
 
 function knownFlags(): FlagSpec[] {
   const byName = new Map<string, FlagSpec>();
@@ -61,16 +71,14 @@ async function dispatch(argv: readonly string[], env: Env, io: Io): Promise<Exit
   }
   if (first === 'completion') {
     only(raw, [HELP_FLAG], '');
-    const shell = rest[0];
-    if (raw.flags.get('help') === true || shell === undefined) {
-      if (shell === undefined && raw.flags.get('help') !== true) throw new UsageError('completion needs a shell: bash, zsh or fish', '');
-      io.stdout('Usage:\n  awrit completion bash|zsh|fish\n\nbash: source <(awrit completion bash)\nzsh:  source <(awrit completion zsh)\nfish: awrit completion fish | source\n');
+    if (raw.flags.get('help') === true) {
+      io.stdout(COMPLETION_HELP);
       return EXIT.ok;
     }
-    if (!(SHELLS as readonly string[]).includes(shell) || rest.length > 1) {
-      throw new UsageError(`unsupported shell "${rest.join(' ')}": use bash, zsh or fish`, '');
-    }
-    io.stdout(completionScript(shell as Shell, completionCommands(COMMANDS, globalFlags)));
+    const [shell, ...extra] = rest;
+    if (shell === undefined) throw new UsageError('completion needs a shell: bash, zsh or fish', '');
+    if (!isShell(shell) || extra.length > 0) throw new UsageError(`unsupported shell "${rest.join(' ')}": use bash, zsh or fish`, '');
+    io.stdout(completionScript(shell, completionCommands(COMMANDS, globalFlags)));
     return EXIT.ok;
   }
   const target = resolve(raw.positionals);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from './ed25519.js';
 import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
 import { decodeEd25519Pkcs8, encodeEd25519Pkcs8, Pkcs8Error } from './pkcs8.js';
@@ -61,11 +61,7 @@ export function parseSigningKey(contents: Uint8Array): Ed25519KeyPair {
  */
 async function createKeyFile(path: string): Promise<Ed25519KeyPair> {
   const dir = dirname(path);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new SigningKeyError(`keystore: create directory: ${describeFsError(err, dir)}`, { cause: err });
-  }
+  await createDirectories(dir);
 
   const keyPair = generateKeyPair();
   const pem = encodePemBlock(PEM_TYPE, encodeEd25519Pkcs8(keyPair.seed));
@@ -101,6 +97,38 @@ async function createKeyFile(path: string): Promise<Ed25519KeyPair> {
   }
   await syncDirectory(dir);
   return keyPair;
+}
+
+/**
+ * `mkdir -p` with mode 0700 for each directory created. Node's `recursive: true` can spin forever on paths
+ * whose parent refuses new entries with ENOENT (e.g. under /proc), which would hang startup.
+ */
+async function createDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let current = resolve(dir); ; ) {
+    try {
+      if ((await stat(current)).isDirectory()) break;
+      throw new SigningKeyError(`keystore: create directory: mkdir ${current}: not a directory`);
+    } catch (err) {
+      if (err instanceof SigningKeyError) throw err;
+      if (errorCode(err) !== 'ENOENT') {
+        throw new SigningKeyError(`keystore: create directory: ${describeFsError(err, current)}`, { cause: err });
+      }
+    }
+    missing.push(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing.reverse()) {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (err) {
+      // Someone else created it meanwhile; fine as long as it is a directory.
+      if (errorCode(err) === 'EEXIST' && (await stat(path).catch(() => null))?.isDirectory() === true) continue;
+      throw new SigningKeyError(`keystore: create directory: ${describeFsError(err, path)}`, { cause: err });
+    }
+  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -91,15 +91,18 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
   await unlink(`${path}.tmp-checkpoint`).catch(() => undefined);
   await unlink(`${journalPath}.tmp`).catch(() => undefined);
 
-  const bytes = await readOptional(path);
+  let bytes = await readOptional(path);
   const created = bytes === null || bytes.length === 0;
-  if (!created) await checkDatabaseBytes(path, bytes);
+  if (bytes !== null && !created) await checkDatabaseBytes(path, bytes);
+  const fileBytes = bytes?.length ?? 0;
   let db: Database;
   let migrated: boolean;
   try {
     db = new SQL.Database(created ? undefined : bytes);
+    // sql.js copied the image; dropping our reference lets the file-sized buffer go at the next GC.
+    bytes = null;
     configureDatabase(db);
-    if (!created && bytes.length <= QUICK_CHECK_MAX_BYTES) {
+    if (!created && fileBytes <= QUICK_CHECK_MAX_BYTES) {
       const verdict = db.exec('PRAGMA quick_check')[0]?.values[0]?.[0];
       if (verdict !== 'ok') throw new Error(String(verdict));
     }

@@ -1,11 +1,12 @@
 /**
- * Runs the awrit CLI as a child process, from source (the same module bin/awrit loads once compiled), and checks
- * on every run that the admin secret it was given never shows up in its output.
+ * Runs the awrit CLI as a child process, built from the current source (the same module bin/awrit loads from
+ * dist/), and checks on every run that the admin secret it was given never shows up in its output.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { cliMainJs } from './build.js';
+import { ROOT } from './paths.js';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export { ROOT };
 
 export interface AwritResult {
   code: number | null;
@@ -16,7 +17,7 @@ export interface AwritResult {
 export interface AwritOptions {
   env?: Record<string, string | undefined>;
   input?: string;
-  /** Run this executable instead of the TypeScript source (e.g. bin/awrit). */
+  /** Run this script instead of the CLI built from source (e.g. bin/awrit). */
   bin?: string;
 }
 
@@ -31,7 +32,7 @@ function baseEnv(): Record<string, string> {
 export function awrit(args: readonly string[], opts: AwritOptions = {}): Promise<AwritResult> {
   const env: Record<string, string> = baseEnv();
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-  const argv = opts.bin !== undefined ? [opts.bin, ...args] : ['--import', 'tsx', 'src/cli/main.ts', ...args];
+  const argv = [opts.bin ?? cliMainJs(), ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

@@ -9,10 +9,18 @@ import type { TestContext } from 'node:test';
 import nacl from 'tweetnacl';
 import { startBroker, type BrokerHandle } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/config.js';
+import { CryptoPool } from '../../src/crypto/crypto-pool.js';
 import { createLogger } from '../../src/observability/log.js';
 import { request, type RequestOptions, type TestResponse } from './http.js';
 
 export const ADMIN_SECRET = 'test-admin-secret-0123456789abcdef';
+
+// One crypto pool per test process: brokers started by the tests of one file share its warm workers.
+let sharedPool: CryptoPool | undefined;
+function testPool(): CryptoPool {
+  sharedPool ??= new CryptoPool(2);
+  return sharedPool;
+}
 
 export interface TestBroker {
   handle: BrokerHandle;
@@ -57,7 +65,7 @@ export async function startTestBroker(t: TestContext | null, opts: StartOptions 
     logs.push(line);
   };
   const logger = createLogger({ level: config.logLevel, stdout: sink, stderr: sink });
-  const handle = await startBroker(config, { logger, print: sink });
+  const handle = await startBroker(config, { logger, print: sink, pool: testPool() });
   const url = handle.url.replace('[::1]', '[::1]');
   let stopped = false;
   const b: TestBroker = {

@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import { ADMIN_SECRET, registerWith } from '../helpers/broker.js';
 import { request } from '../helpers/http.js';
 
-const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
+// The compiled broker, as `npm start` runs it (`npm test` builds first).
+const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 
 interface Running {
   child: ChildProcess;
@@ -22,7 +23,7 @@ interface Running {
 }
 
 function run(env: Record<string, string>, dir: string): Running {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+  const child = spawn(process.execPath, [MAIN], {
     env: { PATH: process.env.PATH ?? '', HOME: dir, AA_PORT: '0', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

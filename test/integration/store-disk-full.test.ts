@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import { test } from 'node:test';
-import { openStore, StoreWriteError } from '../../src/store/index.js';
+import { openStore, StoreWriteError, type Store } from '../../src/store/index.js';
 import { AuditChain, tempDir } from './store-fixtures.js';
 
 /** Fills the filesystem with one file until the kernel says ENOSPC. */
@@ -20,20 +20,26 @@ async function fill(path: string): Promise<void> {
 
 test('a full disk fails the write and the batches behind it, health degrades, and recovers with the disk', async (t) => {
   const { dir, cleanup } = await tempDir();
-  t.after(cleanup);
   const mnt = `${dir}/small`;
   await mkdir(mnt);
   // A real ENOSPC needs a small filesystem; mounting one needs root.
   const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]);
-  if (mounted.status !== 0) return t.skip('cannot mount a small tmpfs here');
+  if (mounted.status !== 0) {
+    await cleanup();
+    return t.skip('cannot mount a small tmpfs here');
+  }
+  let store: Store | undefined;
+  // One hook, in this order: an open store keeps the mount busy (and the test process alive).
   t.after(async () => {
+    await store?.close().catch(() => undefined);
     spawnSync('umount', [mnt]);
     await rmdir(mnt).catch(() => undefined);
+    await cleanup();
   });
   const path = `${mnt}/data.db`;
   const errors: string[] = [];
   const chain = new AuditChain();
-  let store = await openStore({ path, events: { onError: (op) => errors.push(op) } });
+  store = await openStore({ path, events: { onError: (op) => errors.push(op) } });
   for (let i = 0; i < 3; i++) await store.commit([chain.insert()]);
   const durableHead = { seq: chain.lastSeq, hash: chain.lastHash };
 
@@ -45,12 +51,12 @@ test('a full disk fails the write and the batches behind it, health degrades, an
   assert.equal(store.healthy(), false);
   assert.ok(errors.includes('journal_write') && errors.includes('save_audit_event'), errors.join());
   assert.equal((await store.queryAudit({ limit: 10, offset: 0 })).total, 3, 'nothing of the failed batches applied');
-  await assert.rejects(store.commit([]), StoreWriteError, 'still full');
+  await assert.rejects(store.commit([chain.insert({ detail: 'r'.repeat(64 * 1024) })]), StoreWriteError, 'still full');
 
   await rm(`${mnt}/filler`);
   await store.commit([]); // the health probe: a real write + fsync
   assert.equal(store.healthy(), true);
-  // The failed events' ids are reused, so the trail has no gap.
+  // The failed events' seqs are reused, so the trail has no gap.
   const retry = new AuditChain(durableHead.seq, durableHead.hash);
   await store.commit([retry.insert()]);
   await store.close();

@@ -2,13 +2,25 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFile, chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import bcrypt from 'bcryptjs';
-import { journalPathFor, openStore, StoreOpenError, StoreWriteError, type Mutation } from '../../src/store/index.js';
+import { journalPathFor, openStore as open, StoreOpenError, StoreWriteError, type OpenStoreOptions, type Store } from '../../src/store/index.js';
 import { AuditChain, agentRow, appRow, launchTokenRow, tempDir } from './store-fixtures.js';
 
 const SQLITE3 = '/usr/bin/sqlite3';
+
+/** Every store a test opens is closed when it ends, also when an assertion failed (a live worker keeps it running). */
+const openStores = new Set<Store>();
+async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const s = await open(opts);
+  openStores.add(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all([...openStores].map((s) => s.close().catch(() => undefined)));
+  openStores.clear();
+});
 const hasSqlite3 = existsSync(SQLITE3);
 const sqlite = (path: string, sql: string): string => {
   const r = spawnSync(SQLITE3, [path, sql], { encoding: 'utf8' });
@@ -64,8 +76,11 @@ test('restart preserves every kind of state, and queries and pruning work on it'
   assert.deepEqual(snap.apps[0]!.scope_ceiling, ['read:data:*']);
   const agentRev = snap.revocations.find((r) => r.target === 'spiffe://a');
   assert.deepEqual(agentRev, { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:00', expires_at: null });
-  assert.deepEqual(snap.launchTokens.map((l) => l.agent_name), ['agent-1'], 'only unexpired, unconsumed launch tokens');
-  assert.equal(snap.launchTokens[0]!.single_use, true);
+  const tokens = new Map(snap.launchTokens.map((l) => [l.agent_name, l]));
+  assert.deepEqual([...tokens.keys()].sort(), ['agent-1', 'agent-2'], 'unexpired launch tokens, consumed ones included');
+  assert.equal(tokens.get('agent-1')!.consumed_at, null);
+  assert.equal(tokens.get('agent-2')!.consumed_at, now - 5);
+  assert.equal(tokens.get('agent-1')!.single_use, true);
   assert.equal(snap.agents.length, 3);
   assert.deepEqual(snap.issuedTokens.map((i) => i.jti), ['j-live']);
 
@@ -108,8 +123,13 @@ test('checkpoints rotate the journal while commits keep flowing, and recovery re
   for (let i = 0; i < 20; i++) {
     await Promise.all(Array.from({ length: 25 }, () => store.commit([chain.insert({ detail: 'y'.repeat(300) })])));
   }
+  // Checkpoints run in the background; on a busy machine the last one may still be going.
+  for (let waited = 0; (await stat(journalPathFor(path))).size > 64 * 1024 && waited < 15_000; waited += 100) {
+    await store.commit([]);
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.ok(logs.filter((l) => l === 'checkpoint written').length >= 2, logs.join('\n'));
-  assert.ok((await stat(journalPathFor(path))).size < 200 * 1024, 'the journal was rotated');
+  assert.ok((await stat(journalPathFor(path))).size <= 64 * 1024, 'the journal was rotated');
   // Simulate a crash: copy the files as they are now, without closing.
   await writeFile(`${dir}/copy.db`, await readFile(path));
   await writeFile(`${dir}/copy.db.awj`, await readFile(journalPathFor(path)));
@@ -118,8 +138,8 @@ test('checkpoints rotate the journal while commits keep flowing, and recovery re
   const snap = await copy.load();
   assert.equal(snap.audit.lastSeq, 500);
   assert.equal(snap.audit.lastHash, chain.lastHash);
-  assert.ok(snap.replayed > 0 && snap.replayed < 500, `replayed ${snap.replayed}`);
-  assert.ok(logs.includes(`replayed ${snap.replayed} journal records`));
+  assert.ok(snap.replayed < 300, `replayed ${snap.replayed}`);
+  if (snap.replayed > 0) assert.ok(logs.includes(`replayed ${snap.replayed} journal records`), logs.join('\n'));
   await copy.close();
 });
 

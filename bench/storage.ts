@@ -1,0 +1,152 @@
+/**
+ * Storage engine numbers: durable commits/s with 50 concurrent committers, startup (open + load) time and RSS with
+ * 1 M audit events, and request-thread event-loop delay and commit latency while a 1 M-event checkpoint runs.
+ * Run: node --import tsx bench/storage.ts   (the 1 M-event database is generated once into .tmp/)
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import initSqlJs from 'sql.js';
+import { openStore, type AuditRow, type Mutation } from '../src/store/index.js';
+import { ensureSchema } from '../src/store/schema.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const CACHE = new URL(`../.tmp/bench-${ROWS}.db`, import.meta.url).pathname;
+
+function row(seq: number, prev: string): AuditRow {
+  const r = {
+    seq,
+    id: `evt-${String(seq).padStart(6, '0')}`,
+    timestamp: new Date(1.7e12 + seq * 1000).toISOString().replace('Z', '456789Z'),
+    event_type: seq % 3 === 0 ? 'token_issued' : 'token_validated',
+    agent_id: `spiffe://local/agent/o/t${seq % 500}/i${seq % 5000}`,
+    task_id: `t${seq % 500}`,
+    orch_id: 'o',
+    detail: `scope=[read:data:*] n=${seq}`,
+    resource: '',
+    outcome: 'success',
+    deleg_depth: 0,
+    deleg_chain_hash: '',
+    bytes_transferred: 0,
+    prev_hash: prev,
+    hash: '',
+  };
+  r.hash = createHash('sha256').update(`${prev}|${r.id}|${r.timestamp}|${r.detail}`).digest('hex');
+  return r;
+}
+
+async function generate(): Promise<void> {
+  const started = performance.now();
+  const SQL = await initSqlJs();
+  const db = new SQL.Database();
+  db.exec('PRAGMA cache_size = -262144; PRAGMA journal_mode = MEMORY');
+  ensureSchema(db);
+  db.exec('BEGIN');
+  const st = db.prepare(
+    `INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, outcome, hash, prev_hash, seq)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  let prev = '0'.repeat(64);
+  for (let i = 1; i <= ROWS; i++) {
+    const r = row(i, prev);
+    st.run([r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.outcome, r.hash, r.prev_hash, r.seq]);
+    prev = r.hash;
+  }
+  st.free();
+  db.exec('COMMIT');
+  const bytes = db.export();
+  db.close();
+  await mkdir(new URL('../.tmp/', import.meta.url), { recursive: true });
+  await writeFile(CACHE, bytes);
+  console.log(`generated ${ROWS} audit events (${(bytes.length / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+
+async function throughput(dir: string): Promise<void> {
+  const store = await openStore({ path: join(dir, 'tp.db') });
+  let seq = 0;
+  let prev = '0'.repeat(64);
+  const lat: number[] = [];
+  const until = performance.now() + 3000;
+  const committer = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const r = row(++seq, prev);
+      prev = r.hash;
+      const t = performance.now();
+      await store.commit([{ kind: 'audit.insert', row: r } satisfies Mutation]);
+      lat.push(performance.now() - t);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: 50 }, committer));
+  const secs = (performance.now() - started) / 1000;
+  console.log(`durable commits: ${(lat.length / secs).toFixed(0)}/s with 50 concurrent committers (p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms)`);
+  await store.close();
+}
+
+async function bigDatabase(dir: string): Promise<void> {
+  const path = join(dir, 'big.db');
+  await copyFile(CACHE, path);
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const t0 = performance.now();
+  let checkpointDone: () => void = () => undefined;
+  const checkpointed = new Promise<void>((r) => (checkpointDone = r));
+  const store = await openStore({
+    path,
+    checkpointBytes: 1,
+    events: { onLog: (_l, _c, msg, ...ctx) => { if (msg === 'checkpoint written') { console.log(`  ${msg} ${ctx.join(' ')}`); checkpointDone(); } } },
+  });
+  const snap = await store.load();
+  const startupMs = performance.now() - t0;
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  console.log(`startup with ${snap.audit.count} audit events: ${(startupMs / 1000).toFixed(2)} s, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)} MiB)`);
+
+  // The first commit pushes the journal over the 1-byte threshold: a full checkpoint of the 1 M-event file starts.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  let seq = snap.audit.lastSeq;
+  let prev = snap.audit.lastHash;
+  const lat: number[] = [];
+  let running = true;
+  const committer = async (): Promise<void> => {
+    while (running) {
+      const r = row(++seq, prev);
+      prev = r.hash;
+      const t = performance.now();
+      await store.commit([{ kind: 'audit.insert', row: r }]);
+      lat.push(performance.now() - t);
+    }
+  };
+  const cpStart = performance.now();
+  const committers = Array.from({ length: 10 }, committer);
+  await checkpointed;
+  const cpMs = performance.now() - cpStart;
+  running = false;
+  await Promise.all(committers);
+  loop.disable();
+  console.log(
+    `during a ${(cpMs / 1000).toFixed(1)} s checkpoint of ${snap.audit.count} events: event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms ` +
+      `(max ${(loop.max / 1e6).toFixed(1)} ms); ${lat.length} commits, p99 ${pct(lat, 0.99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`,
+  );
+  const q0 = performance.now();
+  const page = await store.queryAudit({ event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 });
+  console.log(`queryAudit (filtered, offset 1000) over ${snap.audit.count} events: ${(performance.now() - q0).toFixed(0)} ms, total ${page.total}`);
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  clearInterval(sampler);
+  console.log(`peak RSS including the checkpoint: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  await store.close();
+}
+
+if (!existsSync(CACHE)) await generate();
+const dir = await mkdtemp(join(tmpdir(), 'awbench-'));
+try {
+  await throughput(dir);
+  await bigDatabase(dir);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
