@@ -93,7 +93,14 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
 
     const finish = (reply: Reply, close = false): void => {
       if (res.headersSent || res.destroyed) return;
-      send(res, requestId, reply, close);
+      try {
+        send(res, requestId, reply, close);
+      } catch (err) {
+        // Only a header value a handler should never have produced gets here; drop the connection, keep serving.
+        logger.fail('HTTP', 'handler', 'response failed', `path=${path}`, `request_id=${requestId}`, `error=${String(err)}`);
+        res.destroy();
+        return;
+      }
       const elapsed = process.hrtime.bigint() - started;
       observe(endpoint, Number(elapsed) / 1e9);
       logger.ok(
