@@ -42,9 +42,19 @@ function escapeChar(ch: string): string {
   return code <= 0xff ? '\\x' + code.toString(16).padStart(2, '0') : '\\u' + code.toString(16).padStart(4, '0');
 }
 
-/** Makes text safe to embed in a single log line. Text without control characters is returned unchanged. */
+/**
+ * Longest text one part of a log line keeps. A request line may be up to 1 MiB, and log collectors split or drop
+ * lines far shorter than that; the start of a path identifies the request well enough.
+ */
+export const MAX_LOG_TEXT = 8192;
+
+/**
+ * Makes text safe to embed in a single log line: control characters escaped, length bounded. Short text without
+ * control characters is returned unchanged.
+ */
 export function sanitizeLogText(text: string): string {
-  return UNSAFE.test(text) ? text.replace(UNSAFE_GLOBAL, escapeChar) : text;
+  const bounded = text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}...[${text.length - MAX_LOG_TEXT} more characters]` : text;
+  return UNSAFE.test(bounded) ? bounded.replace(UNSAFE_GLOBAL, escapeChar) : bounded;
 }
 
 /** UTC RFC 3339 with whole seconds and a `Z` suffix, e.g. `2026-04-10T12:00:00Z`. */

@@ -66,6 +66,38 @@ export function sanitizeDetail(detail: string): string {
   return detail;
 }
 
+/**
+ * Longest text kept in one audit field. Denial events carry the request path and client-chosen ids, and a request
+ * line may be up to 1 MiB: storing (and folding) them whole would let anonymous requests grow the trail and memory
+ * by megabytes each.
+ */
+export const MAX_AUDIT_TEXT = 4096;
+
+const CLIPPED = '...[truncated]';
+
+/** `text` if it fits in `max` characters; otherwise a prefix (never ending inside a surrogate pair) + a marker. */
+export function clipAuditText(text: string, max = MAX_AUDIT_TEXT): string {
+  if (text.length <= max) return text;
+  let end = max - CLIPPED.length;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--;
+  return text.slice(0, end) + CLIPPED;
+}
+
+/** The event with every text field bounded; applied before anything holds or stores it. */
+export function boundAuditInput(e: AuditInput): AuditInput {
+  const clip = (v: string | undefined): string | undefined => (v === undefined ? v : clipAuditText(v));
+  return {
+    ...e,
+    event_type: clipAuditText(e.event_type),
+    agent_id: clip(e.agent_id),
+    task_id: clip(e.task_id),
+    orch_id: clip(e.orch_id),
+    detail: clipAuditText(e.detail),
+    resource: clip(e.resource),
+  };
+}
+
 /** RFC3339Nano as Go prints it: UTC, `Z`, fractional seconds without trailing zeros. */
 export function rfc3339Nano(epochMs: number, subMsNanos = 0): string {
   const iso = new Date(Math.floor(epochMs)).toISOString(); // 2026-02-15T12:00:00.123Z
@@ -95,7 +127,8 @@ export class AuditLog {
   }
 
   /** Builds the next row of the chain. The caller puts it in a commit batch. */
-  record(e: AuditInput): AuditRow {
+  record(input: AuditInput): AuditRow {
+    const e = boundAuditInput(input);
     const seq = this.head.seq + 1;
     const partial = {
       id: auditId(seq),

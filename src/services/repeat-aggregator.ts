@@ -4,7 +4,7 @@
  * summarized by `flush` (housekeeping) as one event with `| repeated=N`. The key set is capped; past the cap,
  * repeats fold into a single overflow entry.
  */
-import type { AuditInput } from './audit.js';
+import { boundAuditInput, clipAuditText, MAX_AUDIT_TEXT, type AuditInput } from './audit.js';
 
 interface Entry {
   event: AuditInput;
@@ -25,7 +25,9 @@ export class RepeatAggregator {
   ) {}
 
   /** True when this event should be written now; false when it was counted as a repeat. */
-  admit(event: AuditInput, now = Date.now()): boolean {
+  admit(input: AuditInput, now = Date.now()): boolean {
+    // Entries hold the event until flush: bound it first, so 1024 keys cannot pin megabytes of client text.
+    let event = boundAuditInput(input);
     let key = `${event.event_type}\u0000${event.agent_id ?? ''}\u0000${event.detail}`;
     let e = this.entries.get(key);
     if (e === undefined && this.entries.size >= this.maxKeys) {
@@ -65,5 +67,7 @@ export class RepeatAggregator {
 }
 
 function summary(e: Entry): AuditInput {
-  return { ...e.event, detail: `${e.event.detail} | repeated=${e.repeats}` };
+  const count = ` | repeated=${e.repeats}`;
+  // Clipped so that the count itself is never what the trail's length bound cuts off.
+  return { ...e.event, detail: clipAuditText(e.event.detail, MAX_AUDIT_TEXT - count.length) + count };
 }

@@ -1,7 +1,8 @@
 /**
  * A small method+path router. Patterns are literal segments or `{name}` (one non-empty, percent-decoded
- * segment). A GET route also answers HEAD. Non-canonical paths (`//`, `/./`, `/../`) are redirected to their
- * cleaned form, as the reference broker's mux does; everything else that doesn't match exactly is a 404.
+ * segment). A GET route also answers HEAD. Non-canonical paths (`//`, `/./`, `/../`) whose cleaned form is a
+ * route are redirected to it, as the reference broker's mux does; everything else that doesn't match exactly is a
+ * 404.
  */
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -53,7 +54,11 @@ export class Router<R> {
     if (exact !== undefined) return this.pick(exact, path, method, {});
     if (!path.startsWith('/')) return { kind: 'not_found' };
     const cleaned = cleanPath(path);
-    if (cleaned !== path) return { kind: 'redirect', location: cleaned };
+    if (cleaned !== path) {
+      // Only towards a path we serve: `Location` never echoes arbitrary client text (`/./\evil.example` would
+      // become `/\evil.example`, which browsers follow to another host).
+      return this.match(method, cleaned).kind === 'not_found' ? { kind: 'not_found' } : { kind: 'redirect', location: cleaned };
+    }
     const parts = path.split('/').slice(1);
     for (const [pattern, c] of this.dynamic) {
       const params = matchSegments(c.segments, parts);

@@ -1,11 +1,17 @@
 /** awrit app … against a real broker: output, JSON, exit codes and the broker state each command changes. */
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { ADMIN_SECRET, startTestBroker } from '../helpers/broker.js';
+import { after, before, test } from 'node:test';
+import { ADMIN_SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { awrit, errorLine } from './awrit.js';
 
-test('app register, list, get, update, remove', async (t) => {
-  const b = await startTestBroker(t);
+// One broker for the file; the tests run in order and each names its own apps.
+let b: TestBroker;
+before(async () => {
+  b = await startTestBroker(null);
+});
+after(() => b.stop());
+
+test('app register, list, get, update, remove', async () => {
   // A trailing slash on the URL must not produce `//v1/...`.
   const env = { AACTL_BROKER_URL: `${b.url}/`, AACTL_ADMIN_SECRET: ADMIN_SECRET };
   const admin = await b.adminToken();
@@ -71,10 +77,10 @@ test('app register, list, get, update, remove', async (t) => {
   assert.equal(gone.json.status, 'inactive');
 });
 
-test('app errors: refusals are one stderr line with exit 1, usage mistakes exit 2 before any request', async (t) => {
-  const b = await startTestBroker(t);
+test('app errors: refusals are one stderr line with exit 1, usage mistakes exit 2 before any request', async () => {
   const env = { AACTL_BROKER_URL: b.url, AACTL_ADMIN_SECRET: ADMIN_SECRET };
   const admin = await b.adminToken();
+  const appsBefore = (await b.req('/v1/admin/apps', { token: admin })).json.total as number;
   const first = await awrit(['app', 'register', '--name', 'dup-bot', '--scopes', 'read:x:*'], { env });
   assert.equal(first.code, 0, first.stderr);
 
@@ -126,5 +132,5 @@ test('app errors: refusals are one stderr line with exit 1, usage mistakes exit 
   ]);
   // None of the usage errors reached the broker: only the one successful register created an app.
   const apps = await b.req('/v1/admin/apps', { token: admin });
-  assert.equal(apps.json.total, 1);
+  assert.equal(apps.json.total, appsBefore + 1);
 });
