@@ -132,7 +132,6 @@ export class CryptoPool {
 
   private spawn(slot: Slot): Worker {
     const worker = createModuleWorker(WORKER_URL);
-    worker.unref();
     worker.on('message', (res: CryptoResponse) => {
       const job = slot.pending.get(res.id);
       if (job === undefined) return;
@@ -155,6 +154,8 @@ export class CryptoPool {
       this.failPending(slot, new Error(`crypto worker ${why}`));
     });
     slot.worker = worker;
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
     return worker;
   }
 

@@ -148,4 +148,22 @@ describe('CryptoPool lifecycle', () => {
     assert.equal(stdout.trim(), '60 true');
     assert.ok(Date.now() - started < 30_000);
   });
+
+  it('does not keep the process alive when it was never used', async () => {
+    const poolUrl = new URL('../../src/crypto/crypto-pool.ts', import.meta.url).href;
+    const script = `
+      import { CryptoPool } from ${JSON.stringify(poolUrl)};
+      new CryptoPool(2);
+      console.log('constructed');
+    `;
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { cwd: fileURLToPath(new URL('../..', import.meta.url)), timeout: 15_000 },
+        (err, out, errOut) => (err ? reject(new Error(`${err.message}\n${errOut}`)) : resolve(out)),
+      );
+    });
+    assert.equal(stdout.trim(), 'constructed');
+  });
 });
