@@ -1,12 +1,18 @@
 /**
  * A database with N audit events (and nothing else), built directly with sql.js: the same rows and the same cache
- * file (.tmp/bench-<N>.db) as bench/storage.ts, so either bench reuses what the other generated.
+ * file (.tmp/bench-<N>[-v2].db) as bench/storage.ts, so either bench reuses what the other generated.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import initSqlJs from 'sql.js';
+import * as queries from '../dist/store/queries.js';
 import { ensureSchema } from '../dist/store/schema.js';
+
+// bench/storage.ts versions its cache file by schema; a store that keeps derived audit state (establishAuditState)
+// writes version 2. Following it keeps both benches on one file and keeps a one-time migration out of the startup.
+const establish = typeof queries.establishAuditState === 'function' ? queries.establishAuditState : null;
+const SUFFIX = establish === null ? '' : '-v2';
 
 function row(seq, prev) {
   const r = {
@@ -28,7 +34,7 @@ function row(seq, prev) {
 
 /** Returns the path of the cached database, generating it first when it is missing. */
 export async function ensureAuditDatabase(rows, log) {
-  const path = new URL(`../.tmp/bench-${rows}.db`, import.meta.url).pathname;
+  const path = new URL(`../.tmp/bench-${rows}${SUFFIX}.db`, import.meta.url).pathname;
   if (existsSync(path)) return path;
   const started = performance.now();
   const SQL = await initSqlJs();
@@ -48,6 +54,7 @@ export async function ensureAuditDatabase(rows, log) {
   }
   st.free();
   db.exec('COMMIT');
+  establish?.(db);
   const bytes = db.export();
   db.close();
   await mkdir(new URL('../.tmp/', import.meta.url), { recursive: true });

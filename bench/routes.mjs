@@ -14,7 +14,7 @@
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -29,6 +29,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const AUDIT_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
 const WITH_TLS = process.env.BENCH_TLS !== '0';
+const RAW_SECONDS = Number(process.env.BENCH_RAW_SECONDS ?? 1);
 const CORES = availableParallelism();
 const ADMIN_SECRET = 'bench-admin-secret-0123456789abcdef';
 const TICK_US = 1e6 / 100; // /proc CPU times are in USER_HZ = 100 ticks per second on Linux
@@ -57,7 +58,8 @@ function spawnServer(label, args, env) {
       const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
       if (m) {
         child.stdout.off('data', onData);
-        child.stdout.resume();
+        if (process.env.BENCH_BROKER_LOG) child.stdout.pipe(createWriteStream(process.env.BENCH_BROKER_LOG, { flags: 'a' }));
+        else child.stdout.resume();
         resolve({ child, pid: child.pid, port: Number(m[1]), startupMs: performance.now() - t0 });
       }
     };
@@ -88,7 +90,7 @@ function startBroker(dir, tls) {
     AA_BIND_ADDRESS: '127.0.0.1',
     AA_DB_PATH: join(dir, 'data.db'),
     AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
-    AA_LOG_LEVEL: 'quiet',
+    AA_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'quiet',
     AA_ADMIN_SECRET: ADMIN_SECRET,
     AA_ADMIN_TOKEN_TTL: '7200',
   };
@@ -268,6 +270,7 @@ async function drive(target, spec, opts = {}) {
     out.cpuUs = (total * TICK_US) / ops;
     out.loopUs = (loop * TICK_US) / ops;
     out.cryptoUs = (crypto * TICK_US) / ops;
+    out.otherUs = ((total - loop - crypto) * TICK_US) / ops;
     out.rssMiB = memory(target.pid).rssMiB;
   } else if (before && after) {
     out.cpuUs = NaN;
@@ -379,14 +382,18 @@ const RAW_SPECS = {
 };
 const rawMethodOf = (spec) => (spec.name.startsWith('health') || spec.name.startsWith('metrics') || spec.name.startsWith('audit') ? 'GET' : 'POST');
 
-/** The crypto workers are the threads (other than the event loop) that burn CPU while only signatures are checked. */
+/**
+ * The crypto workers: the broker starts them last (after the libuv pool and the storage worker), so they are the
+ * newest threads once it listens. Checked: they must be the ones that burn CPU while only signatures are checked.
+ */
 async function findCryptoThreads(target, specs) {
+  const tids = [...threadTicks(target.pid).keys()].sort((a, b) => b - a).slice(0, CORES);
   const before = threadTicks(target.pid);
-  await autocannon({ url: `${target.tls ? 'https' : 'http'}://127.0.0.1:${target.port}`, connections: 8, duration: 1.5, requests: specs.validateForged.requests() });
+  await autocannon({ url: `${target.tls ? 'https' : 'http'}://127.0.0.1:${target.port}`, connections: 8, duration: 1, requests: specs.validateForged.requests() });
   const after = threadTicks(target.pid);
-  const deltas = [...after].filter(([tid]) => tid !== target.pid).map(([tid, t]) => [tid, t - (before.get(tid) ?? 0)]);
-  deltas.sort((a, b) => b[1] - a[1]);
-  return new Set(deltas.slice(0, CORES).map(([tid]) => tid));
+  const busy = tids.filter((tid) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0) >= 20);
+  if (busy.length !== tids.length) console.log(`warning: crypto worker threads not identified (${tids.join(',')})`);
+  return new Set(tids);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -402,23 +409,15 @@ function table(title, header, rows) {
   for (const r of rows) console.log(line(r));
 }
 
-function routeTable(title, raw, results) {
-  const header = ['route', 'req/s', 'vs raw', 'p50 ms', 'p99 ms', 'CPU µs/req', 'loop µs/req', 'Ed25519 µs/req', 'overhead µs', 'errors'];
-  const rows = [];
-  for (const [m, r] of Object.entries(raw)) {
-    rows.push([r.name, fmt(r.rps), '100%', fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.cpuUs, 1), fmt(r.loopUs, 1), '-', '-', r.errors]);
-    void m;
-  }
-  for (const r of results) {
-    const base = raw[r.rawMethod];
-    // Overhead beyond Ed25519: the broker's whole-process CPU per request, less its crypto workers', less what the
-    // raw server needs to answer a request at all.
-    const overhead = r.cpuUs - r.cryptoUs - base.cpuUs;
-    rows.push([
-      r.name, fmt(r.rps), `${fmt((100 * r.rps) / base.rps)}%`, fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.cpuUs, 0), fmt(r.loopUs, 0),
-      r.ed25519 ? fmt(r.cryptoUs, 0) : fmt(r.cryptoUs, 0), fmt(overhead, 0), r.errors,
-    ]);
-  }
+/** Overhead beyond Ed25519: whole-process CPU per request, less the crypto workers', less the raw server's. */
+const overheadOf = (r) => r.cpuUs - r.cryptoUs - r.raw.cpuUs;
+
+function routeTable(title, results) {
+  const header = ['route', 'req/s', 'raw req/s', 'vs raw', 'p50 ms', 'p99 ms', 'CPU µs/req', 'loop', 'crypto', 'other', 'raw CPU', 'overhead µs', 'errors'];
+  const rows = results.map((r) => [
+    r.name, fmt(r.rps), fmt(r.raw.rps), `${fmt((100 * r.rps) / r.raw.rps, r.rps < 0.1 * r.raw.rps ? 1 : 0)}%`, fmt(r.p50, 1), fmt(r.p99, 1),
+    fmt(r.cpuUs), fmt(r.loopUs), fmt(r.cryptoUs), fmt(r.otherUs), fmt(r.raw.cpuUs), fmt(overheadOf(r)), r.errors,
+  ]);
   table(title, header, rows);
 }
 
@@ -442,22 +441,14 @@ async function naclCeiling() {
   return { pairsPerSec: pairs / (ms / 1000), signMs, verifyMs };
 }
 
-async function rawPhase(tls) {
-  const server = await startRaw(tls);
-  const target = { ...server, tls: Boolean(tls) };
-  try {
-    const out = {};
-    for (const m of ['GET', 'POST']) {
-      out[m] = await drive(target, RAW_SPECS[m]);
-      out[m].name += tls ? ' (TLS)' : '';
-    }
-    return out;
-  } finally {
-    await stop(server);
-  }
-}
-
-async function brokerPhase({ label, dir, tls, routes, raw, seconds }) {
+/**
+ * The broker, with the raw server running beside it: before each route the raw server gets the same load for a
+ * moment, so every ratio compares two measurements taken seconds apart (these machines are shared and their
+ * speed drifts by tens of percent within a minute).
+ */
+async function brokerPhase({ label, dir, tls, routes, seconds, beforeRoute }) {
+  const rawServer = await startRaw(tls);
+  const raw = { ...rawServer, tls: Boolean(tls) };
   const broker = await startBroker(dir, tls);
   const target = { ...broker, tls: Boolean(tls) };
   const call = client(broker.port, Boolean(tls));
@@ -465,19 +456,25 @@ async function brokerPhase({ label, dir, tls, routes, raw, seconds }) {
     const f = await setUp(call);
     const specs = routeSpecs(f);
     target.cryptoTids = await findCryptoThreads(target, specs);
+    // Warm-up: the first second of a fresh process runs unoptimized code and would flatter whoever goes second.
+    for (const m of ['GET', 'POST']) await drive(raw, RAW_SPECS[m], { seconds: 1 });
+    await drive(target, specs.validateKnown, { seconds: 1 });
     const results = [];
     for (const key of routes) {
       const spec = specs[key];
+      const rawMethod = rawMethodOf(spec);
+      const extra = beforeRoute ? await beforeRoute(key) : {};
+      const rawResult = await drive(raw, RAW_SPECS[rawMethod], { seconds: RAW_SECONDS });
       const r = await drive(target, spec, { seconds });
-      r.rawMethod = rawMethodOf(spec);
+      Object.assign(r, { raw: rawResult, ...extra });
       results.push(r);
       await sleep(200);
     }
     const health = await call('GET', '/v1/health');
     const mem = memory(broker.pid);
-    return { label, results, raw, startupMs: broker.startupMs, auditEvents: health.json?.audit_events_count, mem, target, specs, f, broker };
+    return { label, results, startupMs: broker.startupMs, auditEvents: health.json?.audit_events_count, mem, target, specs, f, broker, rawServer };
   } catch (err) {
-    await stop(broker);
+    await Promise.all([stop(broker), stop(rawServer)]);
     throw err;
   }
 }
@@ -496,8 +493,8 @@ async function mixedPhase(phase) {
 
 const ONLY = process.env.BENCH_ROUTES?.split(',');
 const pick = (routes) => (ONLY === undefined ? routes : routes.filter((r) => ONLY.includes(r)));
-const ALL_ROUTES = ['health', 'validateKnown', 'validateGarbage', 'validateForged', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'metrics'];
-const BIG_ROUTES = ['health', 'validateKnown', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'metrics'];
+const ALL_ROUTES = ['validateKnown', 'validateGarbage', 'validateForged', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
+const BIG_ROUTES = ['validateKnown', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
 
 if (!existsSync(join(ROOT, 'dist/main.js'))) {
   console.error('dist/main.js is missing: run `npm run build` first (npm run bench does)');
@@ -507,36 +504,50 @@ const work = mkdtempSync(join(tmpdir(), 'awbench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 console.log(`AgentWrit route bench: ${CORES} cores, ${CONNECTIONS} connections, ${SECONDS} s per route, node ${process.version}`);
 
-const nacl = await naclCeiling();
-console.log(
-  `tweetnacl alone, ${CORES} threads: ${fmt(nacl.pairsPerSec)} verify+sign pairs/s (verify ${fmt(nacl.verifyMs, 1)} ms, sign ${fmt(nacl.signMs, 1)} ms per op)`,
-);
-
-// Plain HTTP
-const rawPlain = await rawPhase(null);
-const plainDir = join(work, 'plain');
-const plain = await brokerPhase({ label: 'plain HTTP', dir: mkdirp(plainDir), tls: null, routes: pick(ALL_ROUTES), raw: rawPlain });
-const mixed = await mixedPhase(plain);
+// Plain HTTP. The tweetnacl ceiling is measured right before register, for the same reason as the paired raw runs.
+let nacl = null;
+const plain = await brokerPhase({
+  label: 'plain HTTP',
+  dir: mkdirp(join(work, 'plain')),
+  tls: null,
+  routes: pick(ALL_ROUTES),
+  beforeRoute: async (key) => {
+    if (key !== 'register') return {};
+    nacl = await naclCeiling();
+    return { nacl };
+  },
+});
+const mixed = ONLY === undefined || ONLY.includes('mixed') ? await mixedPhase(plain) : null;
 const plainMem = memory(plain.broker.pid);
-await stop(plain.broker);
-routeTable(`Plain HTTP (broker started in ${fmt(plain.startupMs)} ms; ${plain.auditEvents} audit events at the end)`, rawPlain, plain.results);
+await Promise.all([stop(plain.broker), stop(plain.rawServer)]);
+if (nacl !== null) {
+  console.log(
+    `tweetnacl alone, ${CORES} threads (measured just before register): ${fmt(nacl.pairsPerSec)} verify+sign pairs/s ` +
+      `(verify ${fmt(nacl.verifyMs, 1)} ms, sign ${fmt(nacl.signMs, 1)} ms)`,
+  );
+}
+routeTable(`Plain HTTP (broker started in ${fmt(plain.startupMs)} ms; ${plain.auditEvents} audit events at the end)`, plain.results);
+console.log(`CPU columns are µs per request: loop = event-loop thread, crypto = Ed25519 workers, other = storage worker, V8 GC/compiler and libuv threads.`);
 console.log(`broker RSS ${fmt(plainMem.rssMiB)} MiB (peak ${fmt(plainMem.peakMiB)} MiB)`);
+if (mixed !== null) {
+  console.log(
+    `validate during registrations: ${fmt(mixed.validate.rps)} validate/s p50 ${fmt(mixed.validate.p50, 1)} ms p99 ${fmt(mixed.validate.p99, 1)} ms, ` +
+      `alongside ${fmt(mixed.register.rps)} registrations/s (${Math.max(1, Math.floor(CONNECTIONS / 2))} connections each)`,
+  );
+}
 
 // TLS
-let tlsPhase = null;
 if (WITH_TLS) {
   const tls = makeCert(work);
-  const rawTls = await rawPhase(tls);
-  tlsPhase = await brokerPhase({
+  const tlsPhase = await brokerPhase({
     label: 'TLS',
     dir: mkdirp(join(work, 'tls')),
     tls,
-    routes: pick(['health', 'validateKnown', 'validateGarbage', 'renew', 'register', 'delegate', 'revoke', 'audit', 'metrics']),
-    raw: rawTls,
+    routes: pick(['health', 'validateKnown', 'renew', 'revoke', 'auditFiltered']),
     seconds: Math.max(1, SECONDS - 1),
   });
-  await stop(tlsPhase.broker);
-  routeTable('TLS (AA_TLS_MODE=tls, TLS 1.3, keep-alive)', rawTls, tlsPhase.results);
+  await Promise.all([stop(tlsPhase.broker), stop(tlsPhase.rawServer)]);
+  routeTable('TLS (AA_TLS_MODE=tls; the raw server is node:https with the same certificate)', tlsPhase.results);
 }
 
 // 1 M audit events
@@ -545,41 +556,60 @@ if (AUDIT_ROWS > 0) {
   const db = await ensureAuditDatabase(AUDIT_ROWS, (line) => console.log(line));
   const bigDir = mkdirp(join(work, 'big'));
   await copyFile(db, join(bigDir, 'data.db'));
-  big = await brokerPhase({ label: '1M', dir: bigDir, tls: null, routes: pick(BIG_ROUTES), raw: rawPlain, seconds: Math.max(1, SECONDS - 1) });
+  big = await brokerPhase({ label: '1M', dir: bigDir, tls: null, routes: pick(BIG_ROUTES), seconds: Math.max(1, SECONDS - 1) });
   const bigMem = memory(big.broker.pid);
-  await stop(big.broker);
-  const header = ['route', `req/s @ ${plain.auditEvents} events`, `req/s @ ${big.auditEvents} events`, 'ratio', 'p99 ms @ big', 'errors'];
+  await Promise.all([stop(big.broker), stop(big.rawServer)]);
+  const header = ['route', `req/s @ ${plain.auditEvents}`, 'vs raw', `req/s @ ${big.auditEvents}`, 'vs raw', 'change', `CPU µs/req @ ${plain.auditEvents}`, `@ ${big.auditEvents}`, 'change', `p99 ms @ ${big.auditEvents}`, 'errors'];
   const rows = big.results.map((r) => {
     const small = plain.results.find((p) => p.name === r.name);
-    return [r.name, fmt(small?.rps), fmt(r.rps), `${fmt((100 * r.rps) / (small?.rps ?? NaN))}%`, fmt(r.p99, 1), r.errors];
+    return [
+      r.name, fmt(small?.rps), `${fmt((100 * small?.rps) / small?.raw.rps, 1)}%`, fmt(r.rps), `${fmt((100 * r.rps) / r.raw.rps, 1)}%`,
+      `${fmt(100 * (r.rps / r.raw.rps / (small?.rps / small?.raw.rps) - 1), 0)}%`, fmt(small?.cpuUs), fmt(r.cpuUs),
+      `${fmt(100 * (r.cpuUs / small?.cpuUs - 1), 0)}%`, fmt(r.p99, 1), r.errors,
+    ];
   });
-  table(`Audit trail growth (broker started on ${big.auditEvents} events in ${fmt(big.startupMs / 1000, 1)} s)`, header, rows);
+  table(`Audit trail growth (broker started on ${big.auditEvents} events in ${fmt(big.startupMs / 1000, 1)} s; req/s change = of the ratio to raw)`, header, rows);
   console.log(`broker RSS with the large trail ${fmt(bigMem.rssMiB)} MiB (peak ${fmt(bigMem.peakMiB)} MiB)`);
 }
 
 // Targets
 const by = (name) => plain.results.find((r) => r.name === name);
+const checks = [];
 const vk = by('validate (known token)');
+if (vk) {
+  // Also as CPU: both servers are bound by one event loop, so raw CPU/req ÷ broker CPU/req is the capacity ratio.
+  const cpuRatio = vk.raw.cpuUs / vk.cpuUs;
+  checks.push([`validate (known token) ≥ 50% of raw`, `${fmt((100 * vk.rps) / vk.raw.rps)}% req/s, ${fmt(100 * cpuRatio)}% by CPU/req`, vk.rps >= 0.5 * vk.raw.rps]);
+}
+for (const r of ['renew', 'delegate', 'revoke', 'audit query (first 100)', 'audit query (one agent)'].map(by)) {
+  if (!r) continue;
+  const o = overheadOf(r);
+  checks.push([`${r.name}: overhead beyond Ed25519 ≤ 100 µs`, `${fmt(o)} µs (event loop ${fmt(r.loopUs - r.raw.cpuUs)} µs beyond raw)`, o <= 100]);
+}
 const reg = by('register (challenge + register)');
-const bearerRoutes = ['renew', 'delegate', 'revoke', 'audit query (first 100)', 'audit query (one agent)'].map(by);
-const checks = [
-  [`validate (known token) ≥ 50% of raw POST`, `${fmt((100 * vk.rps) / rawPlain.POST.rps)}%`, vk.rps >= 0.5 * rawPlain.POST.rps],
-  ...bearerRoutes.map((r) => {
-    const o = r.cpuUs - r.cryptoUs - rawPlain[r.rawMethod].cpuUs;
-    return [`${r.name}: overhead beyond Ed25519 ≤ 100 µs`, `${fmt(o)} µs (event loop ${fmt(r.loopUs - rawPlain[r.rawMethod].cpuUs)} µs)`, o <= 100];
-  }),
-  [`register ≥ 80% of tweetnacl verify+sign pairs/s`, `${fmt(reg.rps)} / ${fmt(nacl.pairsPerSec)} = ${fmt((100 * reg.rps) / nacl.pairsPerSec)}%`, reg.rps >= 0.8 * nacl.pairsPerSec],
-  [
+if (reg && reg.nacl) {
+  const c = reg.nacl.pairsPerSec;
+  checks.push([`register ≥ 80% of tweetnacl verify+sign pairs/s`, `${fmt(reg.rps)} / ${fmt(c)} = ${fmt((100 * reg.rps) / c)}%`, reg.rps >= 0.8 * c]);
+}
+if (mixed) {
+  checks.push([
     `validate p99 < 20 ms while registrations run`,
-    `${fmt(mixed.validate.p99, 1)} ms (${fmt(mixed.validate.rps)} validate/s alongside ${fmt(mixed.register.rps)} registrations/s)`,
+    `${fmt(mixed.validate.p99, 1)} ms`,
     mixed.validate.p99 < 20,
-  ],
-];
+  ]);
+}
 if (big) {
   for (const r of big.results) {
     const small = plain.results.find((p) => p.name === r.name);
-    // Within run-to-run noise (shorter runs, other processes): a fall of more than 20% counts as a fall.
-    checks.push([`${r.name}: no fall at ${big.auditEvents} events`, `${fmt((100 * r.rps) / small.rps)}%`, r.rps >= 0.8 * small.rps]);
+    const change = r.rps / r.raw.rps / (small.rps / small.raw.rps);
+    const cpu = r.cpuUs / small.cpuUs;
+    // Capacity is judged by CPU per request (what the machine spends per request, steady under neighbours' load);
+    // the req/s ratio is shown too but swings by ±50% here. More than 25% more CPU per request counts as a fall.
+    checks.push([
+      `${r.name}: no fall at ${big.auditEvents} events`,
+      `CPU/req ${fmt(100 * (cpu - 1), 0)}%, req/s vs raw ${fmt(100 * (change - 1))}%`,
+      cpu <= 1.25,
+    ]);
   }
 }
 table('Targets', ['target', 'measured', 'met'], checks.map(([t, m, ok]) => [t, m, ok ? 'yes' : 'NO']));

@@ -1,6 +1,7 @@
 /**
  * Storage engine numbers: durable commits/s with 50 concurrent committers, startup (open + load) time and RSS with
- * 1 M audit events, and request-thread event-loop delay and commit latency while a 1 M-event checkpoint runs.
+ * 1 M audit events, audit query times at 1 M events, and request-thread event-loop delay, commit latency and peak RSS
+ * while a 1 M-event checkpoint runs. RSS is sampled every 20 ms (the storage worker shares the process RSS).
  * Run: node --import tsx bench/storage.ts   (the 1 M-event database is generated once into .tmp/)
  */
 import { createHash } from 'node:crypto';
@@ -12,9 +13,12 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import initSqlJs from 'sql.js';
 import { openStore, type AuditRow, type Mutation } from '../src/store/index.js';
 import { ensureSchema } from '../src/store/schema.js';
+import { establishAuditState } from '../src/store/queries.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const CACHE = new URL(`../.tmp/bench-${ROWS}.db`, import.meta.url).pathname;
+/** Bump when the generated file's schema changes, so the startup number is not a one-time migration. */
+const SCHEMA_VERSION = 2;
+const CACHE = new URL(`../.tmp/bench-${ROWS}-v${SCHEMA_VERSION}.db`, import.meta.url).pathname;
 
 function row(seq: number, prev: string): AuditRow {
   const r = {
@@ -57,6 +61,7 @@ async function generate(): Promise<void> {
   }
   st.free();
   db.exec('COMMIT');
+  establishAuditState(db);
   const bytes = db.export();
   db.close();
   await mkdir(new URL('../.tmp/', import.meta.url), { recursive: true });
@@ -88,23 +93,90 @@ async function throughput(dir: string): Promise<void> {
   await store.close();
 }
 
+const MiB = (n: number): string => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+/** Peak RSS over a window; sampled on the request thread's timer, which keeps running while the worker is busy. */
+class RssSampler {
+  private peak = 0;
+  private readonly timer = setInterval(() => this.sample(), 20);
+
+  sample(): number {
+    const rss = process.memoryUsage().rss;
+    this.peak = Math.max(this.peak, rss);
+    return rss;
+  }
+
+  /** The peak since the last call, and starts a new window. */
+  take(): number {
+    this.sample();
+    const p = this.peak;
+    this.peak = 0;
+    return p;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 async function bigDatabase(dir: string): Promise<void> {
   const path = join(dir, 'big.db');
   await copyFile(CACHE, path);
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  const rss = new RssSampler();
+  rss.take();
   const t0 = performance.now();
   let checkpointDone: () => void = () => undefined;
-  const checkpointed = new Promise<void>((r) => (checkpointDone = r));
+  let checkpointed = new Promise<void>((r) => (checkpointDone = r));
+  let phases = '';
   const store = await openStore({
     path,
     checkpointBytes: 1,
-    events: { onLog: (_l, _c, msg, ...ctx) => { if (msg === 'checkpoint written') { console.log(`  ${msg} ${ctx.join(' ')}`); checkpointDone(); } } },
+    events: {
+      onLog: (_l, _c, msg, ...ctx) => {
+        if (msg === 'checkpoint written') {
+          console.log(`  ${msg} ${ctx.join(' ')}`);
+          checkpointDone();
+        } else if (msg.startsWith('opened ')) {
+          phases = ctx.find((c) => c.startsWith('ms='))?.slice(3) ?? '';
+        }
+      },
+    },
   });
   const snap = await store.load();
   const startupMs = performance.now() - t0;
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  console.log(`startup with ${snap.audit.count} audit events: ${(startupMs / 1000).toFixed(2)} s, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB (peak ${(peakRss / 2 ** 20).toFixed(0)} MiB)`);
+  console.log(
+    `startup with ${snap.audit.count} audit events: ${(startupMs / 1000).toFixed(2)} s (worker phases ms ${phases}), ` +
+      `RSS ${MiB(rss.sample())} (peak during startup ${MiB(rss.take())})`,
+  );
+
+  // Audit queries as GET /v1/audit/events issues them: first call (cold total), then the same call again.
+  const last = new Date(1.7e12 + snap.audit.lastSeq * 1000);
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  const queries: [string, Parameters<typeof store.queryAudit>[0]][] = [
+    ['no filter', { limit: 100, offset: 0 }],
+    ['no filter, offset 900000', { limit: 100, offset: 900_000 }],
+    ['event_type', { event_type: 'token_issued', limit: 100, offset: 0 }],
+    ['event_type, offset 100000', { event_type: 'token_issued', limit: 100, offset: 100_000 }],
+    ['agent_id', { agent_id: 'spiffe://local/agent/o/t7/i7', limit: 100, offset: 0 }],
+    ['task_id', { task_id: 't7', limit: 100, offset: 0 }],
+    ['outcome, limit 1000', { outcome: 'success', limit: 1000, offset: 0 }],
+    ['since (last hour)', { since: iso(last.getTime() - 3_600_000), limit: 100, offset: 0 }],
+    ['since (last half)', { since: iso(last.getTime() - (snap.audit.lastSeq / 2) * 1000), limit: 100, offset: 0 }],
+    ['since+until (a day)', { since: iso(last.getTime() - 3 * 86_400_000), until: iso(last.getTime() - 2 * 86_400_000), limit: 100, offset: 0 }],
+    ['event_type+since, offset 1000', { event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 }],
+    ['agent_id+event_type', { agent_id: 'spiffe://local/agent/o/t7/i7', event_type: 'token_issued', limit: 100, offset: 0 }],
+  ];
+  for (const [label, f] of queries) {
+    const times: number[] = [];
+    let total = 0;
+    for (let i = 0; i < 2; i++) {
+      const q0 = performance.now();
+      total = (await store.queryAudit(f)).total;
+      times.push(performance.now() - q0);
+    }
+    console.log(`  queryAudit ${label.padEnd(30)} ${times.map((t) => t.toFixed(0).padStart(5)).join(' ms, then')} ms  (total ${total})`);
+  }
+  const afterQueries = rss.take();
 
   // The first commit pushes the journal over the 1-byte threshold: a full checkpoint of the 1 M-event file starts.
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -129,17 +201,24 @@ async function bigDatabase(dir: string): Promise<void> {
   running = false;
   await Promise.all(committers);
   loop.disable();
+  const duringCheckpoint = rss.take();
   console.log(
     `during a ${(cpMs / 1000).toFixed(1)} s checkpoint of ${snap.audit.count} events: event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms ` +
-      `(max ${(loop.max / 1e6).toFixed(1)} ms); ${lat.length} commits, p99 ${pct(lat, 0.99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms`,
+      `(max ${(loop.max / 1e6).toFixed(1)} ms); ${lat.length} commits, p99 ${pct(lat, 0.99).toFixed(1)} ms, max ${Math.max(...lat).toFixed(1)} ms; ` +
+      `peak RSS ${MiB(duringCheckpoint)}`,
   );
+  // With a 1-byte threshold the commits above already started the next checkpoint; a query waits behind it.
+  const b0 = performance.now();
+  await store.queryAudit({ limit: 1, offset: 0 });
+  console.log(`  first query after the checkpoint waited ${(performance.now() - b0).toFixed(0)} ms for the storage worker`);
   const q0 = performance.now();
   const page = await store.queryAudit({ event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 });
-  console.log(`queryAudit (filtered, offset 1000) over ${snap.audit.count} events: ${(performance.now() - q0).toFixed(0)} ms, total ${page.total}`);
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
-  clearInterval(sampler);
-  console.log(`peak RSS including the checkpoint: ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
+  console.log(`queryAudit (filtered, offset 1000) over ${snap.audit.count + lat.length} events: ${(performance.now() - q0).toFixed(0)} ms, total ${page.total}`);
+  checkpointed = new Promise<void>((r) => (checkpointDone = r));
   await store.close();
+  const closing = rss.take();
+  rss.stop();
+  console.log(`peak RSS: queries ${MiB(afterQueries)}, checkpoint ${MiB(duringCheckpoint)}, close (final checkpoint) ${MiB(closing)}`);
 }
 
 if (!existsSync(CACHE)) await generate();

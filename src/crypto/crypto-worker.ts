@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { compareSync, hashSync } from 'bcryptjs';
 import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
@@ -7,6 +9,20 @@ import { signDetached, verifyDetached } from './ed25519.js';
 
 const port = parentPort;
 if (port === null) throw new Error('crypto-worker must run in a worker thread');
+
+/**
+ * Signature work yields the CPU to the event loop: with the pool sized to the cores, a burst of registrations
+ * would otherwise keep every core busy for milliseconds at a time while cheap requests (validate) wait their turn.
+ * A lower priority (nice +5) for this thread only still lets it use every idle cycle. Linux names a thread by
+ * /proc/thread-self; elsewhere (or when refused) the worker keeps the default priority.
+ */
+export const CRYPTO_WORKER_NICE = 5;
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, CRYPTO_WORKER_NICE);
+} catch {
+  // not Linux, or not permitted: run at the default priority
+}
 
 port.on('message', (req: CryptoRequest) => {
   let res: CryptoResponse;
