@@ -10,11 +10,29 @@ export interface PruneCounts {
 
 /** Applies mutations to the worker's database with statements prepared once. Every mutation is deterministic, because
  * the same journal records are applied again at the next start. */
+/**
+ * What the store knows about `audit_events` without scanning it: the row count, and whether rowid order is seq order
+ * (every row has a seq and seq grows with rowid), which lets queries walk an index in rowid order instead of sorting.
+ * Persisted in `store_meta` in the same transaction as the rows, so it survives restarts and replays exactly.
+ */
+export interface AuditState {
+  rows: number;
+  ordered: boolean;
+  lastSeq: number;
+}
+
 export class MutationApplier {
   private readonly stmts = new Map<string, Statement>();
   lastPrune: PruneCounts | null = null;
+  readonly audit: AuditState = { rows: 0, ordered: true, lastSeq: 0 };
+  private auditDirty = false;
 
   constructor(private readonly db: Database) {}
+
+  initAudit(state: AuditState): void {
+    Object.assign(this.audit, state);
+    this.auditDirty = false;
+  }
 
   private run(sql: string, params: BindParams): number {
     let st = this.stmts.get(sql);
@@ -44,6 +62,11 @@ export class MutationApplier {
             r.hash, r.prev_hash, r.seq,
           ],
         );
+        // New rows get rowid max+1; the request thread only hands out seq = last + 1, so this never trips in practice.
+        if (r.seq <= this.audit.lastSeq) this.audit.ordered = false;
+        this.audit.lastSeq = r.seq;
+        this.audit.rows++;
+        this.auditDirty = true;
         return;
       }
       case 'revocation.put': {
@@ -131,6 +154,10 @@ export class MutationApplier {
 
   setLastSeq(seq: number): void {
     this.run("INSERT INTO store_meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [seq]);
+    if (this.auditDirty) {
+      writeAuditMeta(this.db, this.audit, (sql, params) => this.run(sql, params));
+      this.auditDirty = false;
+    }
   }
 
   /** Statements hold pointers into the database and must go before `export()` or `close()`. */
@@ -138,4 +165,17 @@ export class MutationApplier {
     for (const st of this.stmts.values()) st.free();
     this.stmts.clear();
   }
+}
+
+const AUDIT_META_SQL = `INSERT INTO store_meta (key, value) VALUES ('audit_rows', ?),
+    ('audit_rowid', coalesce((SELECT max(rowid) FROM audit_events), 0)), ('audit_ordered', ?)
+  ON CONFLICT(key) DO UPDATE SET value = excluded.value`;
+
+/** Records the audit state together with the rowid it is valid through (the next open trusts it if that still matches). */
+export function writeAuditMeta(
+  db: Database,
+  state: AuditState,
+  run: (sql: string, params: BindParams) => void = (sql, params) => db.run(sql, params),
+): void {
+  run(AUDIT_META_SQL, [state.rows, state.ordered ? 1 : 0]);
 }

@@ -208,6 +208,7 @@ export class DurableStore implements Store {
         }
         this.events.onLog?.(
           'ok', 'store', 'checkpoint written', `records<=${msg.seq}`, `bytes=${msg.bytes}`, `ms=${Math.round(msg.ms)}`,
+          `mode=${msg.direct ? 'direct' : 'export'}`,
         );
         await new Promise<void>((resolve) => {
           this.rotationDone = resolve;

@@ -101,7 +101,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     throw new StoreOpenError(`cannot open ${init.journalPath}: ${(err as Error).message}`);
   }
   const store = new DurableStore(worker, journal, opened, events, opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES);
-  events.onLog?.('ok', 'store', `opened ${path}`, `records=${opened.lastSeq}`, `replayed=${opened.replayed}`);
+  const ph = opened.phasesMs;
+  events.onLog?.(
+    'ok', 'store', `opened ${path}`, `records=${opened.lastSeq}`, `replayed=${opened.replayed}`,
+    `ms=read:${ph.read},schema:${ph.schema},replay:${ph.replay},finish:${ph.finish}`,
+  );
   if (opened.checkpointWanted) store.startCheckpoint(true);
   return store;
 }

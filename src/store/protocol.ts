@@ -23,6 +23,8 @@ export interface OpenResult {
   checkpointWanted: boolean;
   lastAuditSeq: number;
   apps: AppKey[];
+  /** Where the open spent its time: file read, schema check/migration, journal replay, the rest. */
+  phasesMs: { read: number; schema: number; replay: number; finish: number };
 }
 
 export interface JournalEntry {
@@ -43,7 +45,7 @@ export type FromWorker =
   | { type: 'applyFailed'; seq: number; message: string; operation: string }
   | { type: 'loaded'; id: number; snapshot: Snapshot }
   | { type: 'queried'; id: number; page: AuditPage }
-  | { type: 'checkpointed'; id: number; seq: number; bytes: number; ms: number }
+  | { type: 'checkpointed'; id: number; seq: number; bytes: number; ms: number; direct: boolean }
   | { type: 'closed'; id: number }
   | { type: 'failed'; id: number; message: string; badRequest: boolean }
   | { type: 'log'; level: 'ok' | 'warn' | 'fail'; message: string; ctx: string[] };

@@ -1,11 +1,12 @@
 import { open, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { MutationApplier } from './apply.js';
+import { MutationApplier, type AuditState } from './apply.js';
 import { fsyncDir, replaceFileDurably } from './durable-file.js';
 import { JOURNAL_MAGIC, JournalCorruptError, scanJournal } from './journal-format.js';
 import type { OpenResult, WorkerInit } from './protocol.js';
-import { auditHead, loadApps } from './queries.js';
+import { openImage, readWithCapacity } from './image.js';
+import { auditHead, establishAuditState, loadApps } from './queries.js';
 import { ensureSchema, readLastSeq } from './schema.js';
 import { timestampKey } from './timestamps.js';
 import { parseBatch } from './batch-codec.js';
@@ -40,6 +41,7 @@ async function nonEmptyFileExists(path: string): Promise<boolean> {
 }
 
 async function checkDatabaseBytes(path: string, bytes: Buffer): Promise<void> {
+  // `bytes` is the memory the database will run from: the WAL fix-up below edits it in place.
   if (bytes.length < 100 || !bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
     throw new RecoveryError(`${path} is not a SQLite database (bad header)`);
   }
@@ -71,6 +73,8 @@ export function configureDatabase(db: Database): void {
 export interface Opened {
   db: Database;
   applier: MutationApplier;
+  /** The array MEMFS keeps the database file in, when it could be handed over without a copy (see image.ts). */
+  live: Uint8Array | null;
   result: OpenResult;
 }
 
@@ -91,15 +95,28 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
   await unlink(`${path}.tmp-checkpoint`).catch(() => undefined);
   await unlink(`${journalPath}.tmp`).catch(() => undefined);
 
-  let bytes = await readOptional(path);
+  const t0 = performance.now();
+  let bytes: Buffer | null;
+  try {
+    bytes = await readWithCapacity(path);
+  } catch (err) {
+    throw new RecoveryError(`cannot read ${path}: ${(err as Error).message}`);
+  }
   const created = bytes === null || bytes.length === 0;
   if (bytes !== null && !created) await checkDatabaseBytes(path, bytes);
   const fileBytes = bytes?.length ?? 0;
+  const tRead = performance.now();
   let db: Database;
+  let live: Uint8Array | null = null;
   let migrated: boolean;
+  let audit: { state: AuditState; changed: boolean };
   try {
-    db = new SQL.Database(created ? undefined : bytes);
-    // sql.js copied the image; dropping our reference lets the file-sized buffer go at the next GC.
+    if (created) {
+      db = new SQL.Database();
+    } else {
+      ({ db, live } = openImage(SQL, bytes!));
+    }
+    // From here MEMFS owns the memory (or a copy of it); this reference must not keep a second file-sized buffer.
     bytes = null;
     configureDatabase(db);
     if (!created && fileBytes <= QUICK_CHECK_MAX_BYTES) {
@@ -107,10 +124,13 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
       if (verdict !== 'ok') throw new Error(String(verdict));
     }
     migrated = ensureSchema(db);
+    audit = establishAuditState(db);
   } catch (err) {
     throw new RecoveryError(`${path} is corrupt or unreadable: ${(err as Error).message}`);
   }
+  const tSchema = performance.now();
   const applier = new MutationApplier(db);
+  applier.initAudit(audit.state);
   const dbSeq = readLastSeq(db);
 
   const journalBytes = await readOptional(journalPath);
@@ -174,23 +194,32 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
   }
   if (replayed > 0) log('ok', `replayed ${replayed} journal records`, journalPath);
 
+  const tReplay = performance.now();
   const lastSeq = readLastSeq(db);
   if (created) {
     // Give the operator a real SQLite file right away instead of after the first checkpoint.
     applier.setLastSeq(lastSeq);
     await replaceFileDurably(path, db.export());
   }
-  const head = auditHead(db);
+  const head = auditHead(db, applier.audit);
+  const tEnd = performance.now();
   return {
     db,
     applier,
+    live,
     result: {
       lastSeq,
       journalEnd,
       replayed,
-      checkpointWanted: replayed > 0 || (migrated && !created),
+      checkpointWanted: replayed > 0 || ((migrated || audit.changed) && !created),
       lastAuditSeq: head.lastSeq,
       apps: loadApps(db).map((a) => ({ app_id: a.app_id, name: a.name, client_id: a.client_id })),
+      phasesMs: {
+        read: Math.round(tRead - t0),
+        schema: Math.round(tSchema - tRead),
+        replay: Math.round(tReplay - tSchema),
+        finish: Math.round(tEnd - tReplay),
+      },
     },
   };
 }

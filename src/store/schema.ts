@@ -118,6 +118,12 @@ export function ensureSchema(db: Database): boolean {
     changed = true;
   }
   db.exec('CREATE INDEX IF NOT EXISTS idx_audit_seq ON audit_events(seq)');
+  // Rows a Go broker appended after this broker last wrote the file have no seq yet (NULLs head the seq index, so
+  // this costs nothing when there are none).
+  db.exec("UPDATE audit_events SET seq = CAST(substr(id, 5) AS INTEGER) WHERE seq IS NULL AND id LIKE 'evt-%'");
+  if (db.getRowsModified() > 0) changed = true;
+  // GET /v1/audit/events filters on task_id like the other three columns; without it that filter scans the table.
+  db.exec('CREATE INDEX IF NOT EXISTS idx_audit_task_id ON audit_events(task_id)');
   db.exec(ADDED_TABLES);
   const after = db.exec('SELECT count(*) FROM sqlite_master')[0]?.values[0]?.[0];
   return changed || before !== after;

@@ -8,9 +8,10 @@ import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
 import type { MutationApplier } from './apply.js';
 import { parseBatch } from './batch-codec.js';
-import { replaceFileDurably } from './durable-file.js';
+import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
+import { ensureCapacity, liveImage } from './image.js';
 import type { FromWorker, JournalEntry, ToWorker, WorkerInit } from './protocol.js';
-import { AuditFilterError, loadSnapshot, queryAudit } from './queries.js';
+import { AuditFilterError, AuditTotals, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
 import type { Mutation } from './store.js';
 
@@ -34,6 +35,10 @@ const OPERATION: Record<Mutation['kind'], string> = {
 
 let db: Database;
 let applier: MutationApplier;
+/** The array MEMFS holds the database file in, while it can be written out directly (see image.ts). */
+let live: Uint8Array | null = null;
+let capacityWarned = false;
+const totals = new AuditTotals();
 let replayedAtOpen = 0;
 /** Set when an apply failed: the database copy no longer matches the journal, so it must never be checkpointed. */
 let diverged = false;
@@ -80,12 +85,29 @@ async function checkpoint(id: number): Promise<void> {
     return;
   }
   const started = performance.now();
-  // The seq is read before export() and nothing runs in between, so the image holds exactly records ≤ seq.
+  // The seq is read before the image is taken and nothing runs in between, so the image holds exactly records ≤ seq.
   const seq = Number(db.exec("SELECT value FROM store_meta WHERE key = 'last_seq'")[0]?.values[0]?.[0] ?? 0);
   try {
-    const image = db.export();
-    await replaceFileDurably(init.path, image);
-    send({ type: 'checkpointed', id, seq, bytes: image.length, ms: performance.now() - started });
+    // Writing the live file directly saves export()'s full copy (another file-sized buffer, seconds of page faults).
+    const image = liveImage(db, live);
+    let bytes: number;
+    if (image !== null) {
+      bytes = image.length;
+      await replaceFileDurablyFromLive(init.path, image);
+      // Keep room to grow: MEMFS outgrowing the buffer would copy the whole file and end direct checkpoints.
+      if (live !== null && !ensureCapacity(live, bytes) && !capacityWarned) {
+        capacityWarned = true;
+        log('warn', 'database buffer cannot grow in place; once the file outgrows it, checkpoints export a copy');
+      }
+    } else {
+      live = null;
+      let exported: Uint8Array | null = db.export();
+      bytes = exported.length;
+      const written = replaceFileDurably(init.path, exported);
+      exported = null;
+      await written;
+    }
+    send({ type: 'checkpointed', id, seq, bytes, ms: performance.now() - started, direct: image !== null });
   } catch (err) {
     send({ type: 'failed', id, message: `checkpoint of ${init.path} failed: ${(err as Error).message}`, badRequest: false });
   }
@@ -98,14 +120,14 @@ function handle(msg: ToWorker): void {
       return;
     case 'load':
       try {
-        send({ type: 'loaded', id: msg.id, snapshot: loadSnapshot(db, msg.nowMs, replayedAtOpen) });
+        send({ type: 'loaded', id: msg.id, snapshot: loadSnapshot(db, msg.nowMs, replayedAtOpen, applier.audit) });
       } catch (err) {
         send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: false });
       }
       return;
     case 'query':
       try {
-        send({ type: 'queried', id: msg.id, page: queryAudit(db, msg.filter) });
+        send({ type: 'queried', id: msg.id, page: queryAudit(db, msg.filter, { audit: applier.audit, totals }) });
       } catch (err) {
         send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: err instanceof AuditFilterError });
       }
@@ -125,6 +147,7 @@ try {
   const opened = await recover(SQL, init, log);
   db = opened.db;
   applier = opened.applier;
+  live = opened.live;
   replayedAtOpen = opened.result.replayed;
   port.on('message', handle);
   send({ type: 'opened', result: opened.result });
