@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './ed25519.js';
-import { createModuleWorker } from './module-worker.js';
+import { createModuleWorker } from '../platform/module-worker.js';
 
 const WORKER_URL = new URL('./crypto-worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
 

@@ -1,7 +1,7 @@
 import { open, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { createModuleWorker } from '../crypto/module-worker.js';
+import { createModuleWorker } from '../platform/module-worker.js';
 import { DurableStore } from './durable-store.js';
 import { JournalWriter } from './journal-writer.js';
 import type { FromWorker, OpenResult, WorkerInit } from './protocol.js';
