@@ -229,7 +229,7 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 export function assertNoSecrets(where: string, texts: readonly string[], secrets: readonly string[]): void {
   const known = secrets.filter((s) => s.length >= 16);
   for (const text of texts) {
-    for (const s of known) assert.ok(!text.includes(s), `${where}: a secret leaked: …${text.slice(Math.max(0, text.indexOf(s) - 60), text.indexOf(s))}`);
+    for (const [i, s] of known.entries()) assert.ok(!text.includes(s), `${where}: secret #${i} leaked: …${text.slice(Math.max(0, text.indexOf(s) - 60), text.indexOf(s))}`);
     assert.doesNotMatch(text, FULL_JWT, `${where}: a full JWT leaked`);
     assert.doesNotMatch(text, PRIVATE_KEY, `${where}: private key material leaked`);
   }
