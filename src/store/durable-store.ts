@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { encodeBatch } from './batch-codec.js';
 import { encodeRecord } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
-import type { FromWorker, OpenResult, ToWorker } from './protocol.js';
+import { DB_OPERATION, type FromWorker, type OpenResult, type ToWorker } from './protocol.js';
 import {
   StoreWriteError,
   type AuditFilter, type AuditPage, type Mutation, type Snapshot, type Store, type StoreEvents,
@@ -26,16 +26,6 @@ interface PendingRequest {
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
-const OPERATION: Record<Mutation['kind'], string> = {
-  'audit.insert': 'save_audit_event',
-  'revocation.put': 'save_revocation',
-  'app.put': 'save_app',
-  'launchToken.put': 'save_launch_token',
-  'launchToken.consume': 'save_launch_token',
-  'agent.put': 'save_agent',
-  'issuedToken.put': 'save_issued_token',
-  prune: 'prune',
-};
 
 const CHECKPOINT_RETRY_MS = 10_000;
 
@@ -90,7 +80,7 @@ export class DurableStore implements Store {
     if (invalid !== null) {
       const err = new StoreWriteError(`batch refused: ${invalid}`);
       const kind = batch.find((m) => invalid.startsWith(m.kind))?.kind;
-      this.events.onError?.(kind !== undefined ? OPERATION[kind] : 'commit', err);
+      this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', err);
       return Promise.reject(err);
     }
     const payload = encodeBatch(batch);
@@ -191,7 +181,7 @@ export class DurableStore implements Store {
     this.events.onLog?.('fail', 'store', `journal write failed, ${rejected.length} batches rejected`, err.message);
     const failure = new StoreWriteError(`journal write failed: ${err.message}`);
     for (const b of rejected) {
-      for (const op of new Set(b.batch.map((m) => OPERATION[m.kind]))) this.events.onError?.(op, err);
+      for (const op of new Set(b.batch.map((m) => DB_OPERATION[m.kind]))) this.events.onError?.(op, err);
       b.reject(failure);
     }
   }

@@ -1,4 +1,16 @@
-import type { AuditFilter, AuditPage, Snapshot } from './store.js';
+import type { AuditFilter, AuditPage, Mutation, Snapshot } from './store.js';
+
+/** The `agentwrit_db_errors_total{operation}` label of each mutation kind. */
+export const DB_OPERATION: Record<Mutation['kind'], string> = {
+  'audit.insert': 'save_audit_event',
+  'revocation.put': 'save_revocation',
+  'app.put': 'save_app',
+  'launchToken.put': 'save_launch_token',
+  'launchToken.consume': 'save_launch_token',
+  'agent.put': 'save_agent',
+  'issuedToken.put': 'save_issued_token',
+  prune: 'prune',
+};
 
 /** Messages between the request thread's Store proxy and the storage worker that owns the sql.js database. */
 

@@ -10,7 +10,7 @@ import type { MutationApplier } from './apply.js';
 import { parseBatch } from './batch-codec.js';
 import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
-import type { FromWorker, JournalEntry, ToWorker, WorkerInit } from './protocol.js';
+import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
 import { AuditFilterError, AuditTotals, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
 import type { Mutation } from './store.js';
@@ -22,16 +22,6 @@ const init = workerData as WorkerInit;
 const send = (msg: FromWorker): void => port.postMessage(msg);
 const log: Log = (level, message, ...ctx) => send({ type: 'log', level, message, ctx });
 
-const OPERATION: Record<Mutation['kind'], string> = {
-  'audit.insert': 'save_audit_event',
-  'revocation.put': 'save_revocation',
-  'app.put': 'save_app',
-  'launchToken.put': 'save_launch_token',
-  'launchToken.consume': 'save_launch_token',
-  'agent.put': 'save_agent',
-  'issuedToken.put': 'save_issued_token',
-  prune: 'prune',
-};
 
 let db: Database;
 let applier: MutationApplier;
@@ -53,7 +43,7 @@ function applyEntries(entries: JournalEntry[]): void {
     for (const e of entries) {
       seq = e.seq;
       for (const m of parseBatch(e.payload)) {
-        operation = OPERATION[m.kind] ?? 'apply';
+        operation = DB_OPERATION[m.kind] ?? 'apply';
         applier.apply(m);
         if (m.kind === 'prune') pruned = true;
       }
