@@ -26,6 +26,8 @@ export const SERVER_LIMITS = {
   headersTimeoutMs: 5_000,
   requestTimeoutMs: 15_000,
   keepAliveTimeoutMs: 120_000,
+  /** Inactivity while a request is being answered (a client that stops reading its response). */
+  writeTimeoutMs: 30_000,
   maxHeaderBytes: 1_048_576,
 } as const;
 
@@ -86,6 +88,7 @@ export function createTransport(
       throw new TransportError(`TLS setup: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
+  server.setTimeout(SERVER_LIMITS.writeTimeoutMs);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts.mode !== 'none'));
   return server;
 }
