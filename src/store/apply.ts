@@ -8,8 +8,6 @@ export interface PruneCounts {
   agents: number;
 }
 
-/** Applies mutations to the worker's database with statements prepared once. Every mutation is deterministic, because
- * the same journal records are applied again at the next start. */
 /**
  * What the store knows about `audit_events` without scanning it: the row count, and whether rowid order is seq order
  * (every row has a seq and seq grows with rowid), which lets queries walk an index in rowid order instead of sorting.
@@ -21,6 +19,10 @@ export interface AuditState {
   lastSeq: number;
 }
 
+/**
+ * Applies mutations to the worker's database with statements prepared once. Every mutation is deterministic,
+ * because the same journal records are applied again at the next start.
+ */
 export class MutationApplier {
   private readonly stmts = new Map<string, Statement>();
   lastPrune: PruneCounts | null = null;
