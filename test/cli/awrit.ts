@@ -1,10 +1,34 @@
 /**
- * Runs the awrit CLI as a child process, built from the current source (the same module bin/awrit loads from
- * dist/), and checks on every run that the admin secret it was given never shows up in its output.
+ * Runs the real `bin/awrit` as a child process and checks on every run that the admin secret it was given never
+ * shows up in its output. bin/awrit loads the compiled CLI from dist/; `npm test` builds it first, and a run by
+ * hand rebuilds it here when any source is newer.
  */
-import { spawn } from 'node:child_process';
-import { cliMainJs } from './build.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ROOT } from './paths.js';
+
+const BIN = join(ROOT, 'bin', 'awrit');
+const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
+
+function newest(dir: string): number {
+  return Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true }).map((e) =>
+      e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
+    ),
+  );
+}
+
+let fresh = false;
+function ensureBuilt(): void {
+  if (fresh) return;
+  if (!existsSync(MAIN_JS) || statSync(MAIN_JS).mtimeMs < newest(join(ROOT, 'src'))) {
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
+  }
+  if (!existsSync(MAIN_JS)) throw new Error('building dist/cli/main.js failed');
+  fresh = true;
+}
 
 export { ROOT };
 
@@ -17,8 +41,6 @@ export interface AwritResult {
 export interface AwritOptions {
   env?: Record<string, string | undefined>;
   input?: string;
-  /** Run this script instead of the CLI built from source (e.g. bin/awrit). */
-  bin?: string;
 }
 
 /** A clean environment: nothing from the developer's shell (AACTL_*, AA_*, HOME) leaks into a test. */
@@ -32,7 +54,8 @@ function baseEnv(): Record<string, string> {
 export function awrit(args: readonly string[], opts: AwritOptions = {}): Promise<AwritResult> {
   const env: Record<string, string> = baseEnv();
   for (const [k, v] of Object.entries(opts.env ?? {})) if (v !== undefined) env[k] = v;
-  const argv = [opts.bin ?? cliMainJs(), ...args];
+  ensureBuilt();
+  const argv = [BIN, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

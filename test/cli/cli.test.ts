@@ -1,39 +1,17 @@
 /** The commands that need no broker of their own: help, usage errors, the bin/awrit launcher and init. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, test } from 'node:test';
+import { test } from 'node:test';
 import { COMMANDS } from '../../src/cli/commands/index.js';
 import { parseConfigText } from '../../src/config/config-file.js';
 import { commandHelp } from '../../src/cli/help.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { awrit, errorLine, ROOT } from './awrit.js';
 
-const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
-
-/** Newest modification time under a directory. */
-function newest(dir: string): number {
-  return Math.max(
-    0,
-    ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-      e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
-    ),
-  );
-}
-
-// bin/awrit runs dist/: build it when it is missing or older than the CLI sources. tsc emits even when some other
-// file of the tree has a type error, so only the presence of the output is checked.
-before(() => {
-  if (!existsSync(MAIN_JS) || statSync(MAIN_JS).mtimeMs < newest(join(ROOT, 'src', 'cli'))) {
-    spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'pipe' });
-  }
-  assert.ok(existsSync(MAIN_JS), 'npm run build produced dist/cli/main.js');
-});
-
 test('bin/awrit --help runs the compiled CLI and documents commands, flags, environment and exit codes', async () => {
-  const r = await awrit(['--help'], { bin: join(ROOT, 'bin', 'awrit') });
+  const r = await awrit(['--help']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   for (const c of COMMANDS) assert.ok(r.stdout.includes(`  ${c.path.join(' ')} `), c.path.join(' '));
@@ -44,7 +22,7 @@ test('bin/awrit --help runs the compiled CLI and documents commands, flags, envi
     assert.ok(r.stdout.includes(v), v);
   }
   assert.match(r.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 {2}refused.*\n(.*\n)* {2}2 {2}usage error.*\n {2}3 {2}cannot reach the broker/);
-  const v = await awrit(['--version'], { bin: join(ROOT, 'bin', 'awrit') });
+  const v = await awrit(['--version']);
   assert.equal(v.stdout, 'awrit 2.0.0\n');
 });
 
