@@ -201,7 +201,7 @@ async function seed(s: Services, print: (line: string) => void): Promise<void> {
         detail: `launch token issued for agent=seed-agent scope=${goList(['*:*:*'])} max_ttl=3600 created_by=seed`,
         outcome: 'success',
       },
-    ]);
+    ], created.undo);
     s.metrics.launchTokensCreated.inc();
     s.logger.ok('ADMIN', 'AdminSvc', 'launch token created', `agent_name=seed-agent, scope=${goList(['*:*:*'])}`);
     print(`SEED_LAUNCH_TOKEN=${created.token}`);
@@ -210,7 +210,7 @@ async function seed(s: Services, print: (line: string) => void): Promise<void> {
   }
   try {
     const t = await issueToken(s, { sub: 'admin', scope: ADMIN_SCOPES, ttl: 3600 });
-    await s.persister.commit(t.mutations);
+    await s.persister.commit(t.mutations, [], t.undo);
     print(`SEED_ADMIN_TOKEN=${t.issued.token}`);
   } catch (err) {
     process.stderr.write(`WARN: seed admin token: ${errText(err)}\n`);

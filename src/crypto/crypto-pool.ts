@@ -27,6 +27,14 @@ interface Slot {
   load: number;
 }
 
+/** Too many verifications are queued; the caller should shed the request (anyone can ask for one). */
+export class CryptoPoolBusyError extends Error {
+  constructor() {
+    super('crypto pool is busy');
+    this.name = 'CryptoPoolBusyError';
+  }
+}
+
 export class CryptoPoolClosedError extends Error {
   constructor() {
     super('crypto pool is closed');
@@ -44,9 +52,16 @@ export class CryptoPool {
   private nextId = 1;
   private cursor = 0;
   private closed = false;
+  private verifying = 0;
+  /**
+   * Verifications can be requested by anonymous clients (a forged token under our kid costs one); past this many
+   * in flight they are refused, so a flood cannot queue unbounded work ahead of the signatures that issue tokens.
+   */
+  private readonly maxVerifying: number;
 
-  constructor(size: number = availableParallelism()) {
+  constructor(size: number = availableParallelism(), maxVerifyingPerWorker = 32) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`crypto pool size must be a positive integer`);
+    this.maxVerifying = size * maxVerifyingPerWorker;
     for (let i = 0; i < size; i++) {
       const slot: Slot = { worker: null, pending: new Map(), load: 0 };
       this.slots.push(slot);
@@ -59,10 +74,14 @@ export class CryptoPool {
     if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
       return this.closed ? Promise.reject(new CryptoPoolClosedError()) : Promise.resolve(false);
     }
-    return this.dispatch<boolean>(
-      { id: 0, op: CryptoOp.Verify, message, signature, publicKey },
-      ED25519_WEIGHT,
+    if (!this.closed && this.verifying >= this.maxVerifying) return Promise.reject(new CryptoPoolBusyError());
+    this.verifying++;
+    const done = this.dispatch<boolean>({ id: 0, op: CryptoOp.Verify, message, signature, publicKey }, ED25519_WEIGHT);
+    done.then(
+      () => this.verifying--,
+      () => this.verifying--,
     );
+    return done;
   }
 
   sign(message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {

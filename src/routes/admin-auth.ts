@@ -35,7 +35,6 @@ export function adminAuth(s: Services): Handler {
     try {
       b = pickFields(parsed, { secret: 'string', client_id: 'string', client_secret: 'string' });
     } catch (err) {
-      // A legacy body with a non-string secret still deserves the migration hint when it names the old fields.
       if (!(err instanceof DecodeError)) throw err;
       throw new HttpError('invalid_request', 'malformed JSON body', { cause: err });
     }

@@ -15,35 +15,37 @@ export const APP_SCOPES = ['app:launch-tokens:*', 'app:agents:*', 'app:audit:rea
 
 export function appAuth(s: Services): Handler {
   return async (ctx) => {
-    let parsed: unknown;
+    // Decode first: the bucket must be keyed by the client_id that is then authenticated (the last of duplicates).
+    let b: { client_id?: string; client_secret?: string } | undefined;
     let decodeError: unknown;
     try {
-      parsed = parseJsonBody(ctx.body);
+      b = pickFields(parseJsonBody(ctx.body), { client_id: 'string', client_secret: 'string' });
     } catch (err) {
       decodeError = err;
     }
-    const peeked = decodeError === undefined ? peekClientId(parsed) : '';
-    if (!s.appAuthLimiter.take(`${peeked}|${ctx.clientIp}`)) {
+    if (!s.appAuthLimiter.take(`${(b?.client_id ?? '').slice(0, 256)}|${ctx.clientIp}`)) {
       throw new HttpError('rate_limited', 'rate limit exceeded, try again later', { headers: { 'Retry-After': '60' } });
     }
-    if (decodeError !== undefined) throw new HttpError('invalid_request', 'malformed JSON body', { cause: decodeError });
-    let b;
-    try {
-      b = pickFields(parsed, { client_id: 'string', client_secret: 'string' });
-    } catch (err) {
-      if (err instanceof DecodeError) throw new HttpError('invalid_request', 'malformed JSON body', { cause: err });
-      throw err;
+    if (b === undefined) {
+      if (decodeError instanceof DecodeError) throw new HttpError('invalid_request', 'malformed JSON body', { cause: decodeError });
+      throw decodeError;
     }
     if (!b.client_id || !b.client_secret) throw new HttpError('invalid_request', 'client_id and client_secret are required');
     checkLengths({ client_id: b.client_id, client_secret: b.client_secret });
-
-    const app = s.apps.byClient(b.client_id);
-    const good = await verifyClientSecret(b.client_secret, app?.client_secret_hash ?? DUMMY_CLIENT_SECRET_HASH, s.pool);
-    const reason = app === undefined ? 'unknown_client_id' : app.status !== 'active' ? 'app_inactive' : good ? null : 'wrong_secret';
-    if (reason !== null || app === undefined) {
-      await persistDenial(s, { event_type: 'app_auth_failed', detail: `client_id=${b.client_id} reason=${reason}`, outcome: 'denied' });
+    const clientId = b.client_id;
+    const deny = async (reason: string): Promise<never> => {
+      await persistDenial(s, { event_type: 'app_auth_failed', detail: `client_id=${clientId} reason=${reason}`, outcome: 'denied' });
       throw new HttpError('unauthorized', 'Authentication failed');
-    }
+    };
+
+    const checked = s.apps.byClient(clientId);
+    const good = await verifyClientSecret(b.client_secret, checked?.client_secret_hash ?? DUMMY_CLIENT_SECRET_HASH, s.pool);
+    // Decide on the app as it is now: it may have been deregistered or changed while the secret was checked.
+    const app = s.apps.byClient(clientId);
+    if (app === undefined) return deny('unknown_client_id');
+    if (app.status !== 'active') return deny('app_inactive');
+    if (!good || app.client_secret_hash !== checked?.client_secret_hash) return deny('wrong_secret');
+
     let t;
     try {
       t = await issueToken(s, { sub: `app:${app.app_id}`, scope: APP_SCOPES, ttl: app.token_ttl });
@@ -52,9 +54,11 @@ export function appAuth(s: Services): Handler {
     }
     const mutations: Mutation[] = [...t.mutations];
     const undo = [t.undo];
-    // Secrets imported with a bcrypt hash move to the fast form on their first successful use.
-    if (clientSecretNeedsRehash(app.client_secret_hash)) {
-      const row = { ...app, client_secret_hash: hashClientSecret(b.client_secret) };
+    // Secrets imported with a bcrypt hash move to the fast form on their first successful use — written onto the
+    // row as it is after the signature, never onto a stale copy.
+    const current = s.apps.byClient(clientId);
+    if (current !== undefined && current.status === 'active' && clientSecretNeedsRehash(current.client_secret_hash)) {
+      const row = { ...current, client_secret_hash: hashClientSecret(b.client_secret) };
       undo.push(s.apps.put(row));
       mutations.push({ kind: 'app.put', row });
     }
@@ -66,12 +70,4 @@ export function appAuth(s: Services): Handler {
       json: { access_token: t.issued.token, expires_in: t.issued.ttl, token_type: 'Bearer', scopes: APP_SCOPES },
     };
   };
-}
-
-function peekClientId(parsed: unknown): string {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return '';
-  for (const [k, v] of Object.entries(parsed)) {
-    if (k.toLowerCase() === 'client_id' && typeof v === 'string') return v.slice(0, 256);
-  }
-  return '';
 }

@@ -28,18 +28,30 @@ interface BearerOptions {
 
 const BEARER = 'Bearer ';
 
+/** Paths in denial events are cut here: the route pattern says where, the rest is client-chosen text. */
+const MAX_AUDIT_PATH = 256;
+function clipPath(path: string): string {
+  return path.length <= MAX_AUDIT_PATH ? path : `${path.slice(0, MAX_AUDIT_PATH)}...[truncated]`;
+}
+
 export function bearer(s: Services, handler: Handler, options: BearerOptions = {}): Handler {
   return async (ctx) => {
+    // Repeats are keyed by route pattern, not path: a client choosing a new `{id}` per request is still one flood.
+    const path = clipPath(ctx.path);
     const deny = async (detail: string, event: string, auditDetail: string, c?: Claims): Promise<never> => {
-      await persistDenial(s, {
-        event_type: event,
-        agent_id: c?.sub,
-        task_id: c?.task_id,
-        orch_id: c?.orch_id,
-        detail: `${auditDetail} | path=${ctx.path}`,
-        resource: ctx.path,
-        outcome: 'denied',
-      });
+      await persistDenial(
+        s,
+        {
+          event_type: event,
+          agent_id: c?.sub,
+          task_id: c?.task_id,
+          orch_id: c?.orch_id,
+          detail: `${auditDetail} | path=${path}`,
+          resource: path,
+          outcome: 'denied',
+        },
+        `${event}\u0000${c?.sub ?? ''}\u0000${auditDetail}\u0000${ctx.route}`,
+      );
       throw new HttpError('unauthorized', detail);
     };
 
@@ -68,15 +80,19 @@ export function bearer(s: Services, handler: Handler, options: BearerOptions = {
       return deny('token audience mismatch', 'token_auth_failed', `audience mismatch | expected=${s.tokens.audience}`, claims);
     }
     if (options.scope !== undefined && !isSubset([options.scope], claims.scope ?? [])) {
-      await persistDenial(s, {
-        event_type: 'scope_violation',
-        agent_id: claims.sub,
-        task_id: claims.task_id,
-        orch_id: claims.orch_id,
-        detail: `scope_violation | required=${options.scope} | actual=${(claims.scope ?? []).join(',')} | path=${ctx.path}`,
-        resource: ctx.path,
-        outcome: 'denied',
-      });
+      await persistDenial(
+        s,
+        {
+          event_type: 'scope_violation',
+          agent_id: claims.sub,
+          task_id: claims.task_id,
+          orch_id: claims.orch_id,
+          detail: `scope_violation | required=${options.scope} | actual=${(claims.scope ?? []).join(',')} | path=${path}`,
+          resource: path,
+          outcome: 'denied',
+        },
+        `scope_violation\u0000${claims.sub}\u0000${claims.jti}\u0000${ctx.route}`,
+      );
       throw new HttpError('insufficient_scope', `token lacks required scope: ${options.scope}`);
     }
     const auth: Auth = { claims, token, cacheKey: v.ok ? v.cacheKey : '', revoked };

@@ -8,6 +8,7 @@ import { isWeakPublicKey } from '../crypto/ed25519.js';
 import { goList, isSubset } from '../services/scopes.js';
 import { isValidSegment, newAgentId } from '../services/spiffe.js';
 import { issueToken, persist, type Services } from '../services/services.js';
+import { shedWhenBusy } from '../services/tokens.js';
 import type { AgentRow, Mutation } from '../store/store.js';
 import type { Handler } from '../transport/pipeline.js';
 import { HttpError } from '../transport/problem.js';
@@ -57,6 +58,9 @@ async function attempt(s: Services, b: ReturnType<typeof readJson<typeof SCHEMA>
   const lookup = s.launchTokens.lookup(launchToken);
   if (!lookup.ok) throw new HttpError('unauthorized', `launch token: ${lookup.reason}`);
   const lt = lookup.row;
+  // A deregistered app's launch tokens die with it, like its app tokens.
+  const appGone = (): boolean => lt.app_id !== '' && !s.apps.isActiveAppSubject(`app:${lt.app_id}`);
+  if (appGone()) throw new HttpError('unauthorized', 'launch token: issuing app is deregistered');
 
   if (!isSubset(requested, lt.allowed_scope)) {
     await persist(s, [], [
@@ -83,8 +87,11 @@ async function attempt(s: Services, b: ReturnType<typeof readJson<typeof SCHEMA>
   if (nonceState === 'consumed') throw new HttpError('unauthorized', 'nonce: nonce already consumed');
 
   // The signed message is the nonce's 32 raw bytes, not its hex text.
-  const good = await s.pool.verify(Buffer.from(nonce, 'hex'), signature, publicKey);
+  const good = await shedWhenBusy(s.pool.verify(Buffer.from(nonce, 'hex'), signature, publicKey));
   if (!good) throw new HttpError('unauthorized', 'nonce signature verification failed');
+  // Re-checked after the await: the launch token may have expired, or its app been deregistered, meanwhile.
+  if (Date.now() > lt.expires_at) throw new HttpError('unauthorized', 'launch token: launch token expired');
+  if (appGone()) throw new HttpError('unauthorized', 'launch token: issuing app is deregistered');
 
   const undo: Array<() => void> = [];
   const mutations: Mutation[] = [];

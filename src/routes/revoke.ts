@@ -32,10 +32,9 @@ export function revoke(s: Services): Handler {
     };
     if (level === 'agent' && !isAgentSubject(target)) {
       for (const t of s.issued.live(target, now)) add('token', t.jti, t.exp);
-    } else if (level === 'token') {
-      // Every token's lifetime is bounded by AA_MAX_TTL, so after that long the entry can match nothing alive.
-      add('token', target, s.config.maxTtl > 0 ? now + s.config.maxTtl : null);
     } else {
+      // Permanent: the lifetime of a token named only by its jti is unknown here (it may have been issued under a
+      // larger AA_MAX_TTL, or by another broker with this key), and an entry that expired early would revive it.
       add(level, target, null);
     }
     await persist(s, mutations, [

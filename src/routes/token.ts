@@ -49,6 +49,8 @@ export function renew(s: Services): Handler {
         sub: c.sub,
         scope: c.scope,
         ttl: lifetime > 0 ? lifetime : 0,
+        // A delegated token never outlives the one it came from, renewed or not.
+        notAfter: c.delegation_chain !== undefined ? c.exp : undefined,
         aud: c.aud,
         noAudience: c.aud === undefined,
         sid: c.sid,

@@ -121,17 +121,15 @@ export function parseClaims(payloadJson: string): Claims | null {
     return null;
   }
 
-  const claims: Claims = {
-    iss: (iss as string | undefined) ?? '',
-    sub: (sub as string | undefined) ?? '',
-    exp: nums.exp,
-    nbf: nums.nbf,
-    iat: nums.iat,
-    jti: (jti as string | undefined) ?? '',
-    scope,
-  };
+  // Keys in the reference's claim order, so /v1/token/validate echoes them as the Go broker does.
+  const claims = { iss: (iss as string | undefined) ?? '', sub: (sub as string | undefined) ?? '' } as Claims;
   if (aud !== undefined) claims.aud = aud;
+  claims.exp = nums.exp;
+  claims.nbf = nums.nbf;
+  claims.iat = nums.iat;
+  claims.jti = (jti as string | undefined) ?? '';
   if (sid) claims.sid = sid;
+  claims.scope = scope;
   if (taskId) claims.task_id = taskId;
   if (orchId) claims.orch_id = orchId;
   if (chain !== undefined && chain.length > 0) claims.delegation_chain = chain;

@@ -46,13 +46,13 @@ export class Nonces {
     return outcome;
   }
 
+  /** Every nonce lives equally long and the map keeps issue order, so the expired ones are exactly a prefix. */
   prune(now = Date.now()): number {
     let n = 0;
     for (const [k, s] of this.nonces) {
-      if (now > s.expiresAt) {
-        this.nonces.delete(k);
-        n++;
-      }
+      if (now <= s.expiresAt) break;
+      this.nonces.delete(k);
+      n++;
     }
     return n;
   }

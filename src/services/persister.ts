@@ -1,14 +1,15 @@
 /**
  * Group commit in front of the store. One commit is in flight at a time; everything that arrives meanwhile
  * rides on the next one, so one fsync acknowledges many requests. A failed commit fails its group and every
- * group queued behind it (their audit rows are chained onto rows that never became durable), then rewinds the
- * audit head; callers undo their own in-memory changes when their promise rejects.
+ * group queued behind it (their audit rows are chained onto rows that never became durable), rewinds the audit
+ * head, and runs the callers' undo functions newest first, so memory ends up exactly as it is on disk.
  */
 import type { Mutation, Store } from '../store/store.js';
 import type { AuditInput, AuditLog } from './audit.js';
 
 interface Waiter {
   batch: readonly Mutation[];
+  undo: (() => void) | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
@@ -26,11 +27,11 @@ export class Persister {
    * Chains the audit events and queues them with the mutations, in one synchronous step: an audit row must be
    * queued the moment it is chained, or a rewind could reuse its id.
    */
-  commit(mutations: readonly Mutation[], events: readonly AuditInput[] = []): Promise<void> {
+  commit(mutations: readonly Mutation[], events: readonly AuditInput[] = [], undo?: () => void): Promise<void> {
     const batch: Mutation[] = [...mutations];
     for (const e of events) batch.push({ kind: 'audit.insert', row: this.audit.record(e) });
     return new Promise((resolve, reject) => {
-      this.queue.push({ batch, resolve, reject });
+      this.queue.push({ batch, undo, resolve, reject });
       if (!this.inFlight) this.flush();
     });
   }
@@ -55,12 +56,13 @@ export class Persister {
         this.flush();
       },
       (err: unknown) => {
-        const queued = this.queue;
+        const failed = [...group, ...this.queue];
         this.queue = [];
         this.audit.rewind();
         this.inFlight = false;
-        for (const w of group) w.reject(err);
-        for (const w of queued) w.reject(err);
+        // Newest first: two requests that changed the same record must restore it in the reverse order of change.
+        for (const w of failed.reverse()) w.undo?.();
+        for (const w of failed) w.reject(err);
       },
     );
   }

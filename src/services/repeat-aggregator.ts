@@ -24,11 +24,14 @@ export class RepeatAggregator {
     private readonly maxKeys = 1024,
   ) {}
 
-  /** True when this event should be written now; false when it was counted as a repeat. */
-  admit(input: AuditInput, now = Date.now()): boolean {
+  /**
+   * True when this event should be written now; false when it was counted as a repeat. `sameAs` names what counts
+   * as the same event; by default its type, subject and detail.
+   */
+  admit(input: AuditInput, now = Date.now(), sameAs?: string): boolean {
     // Entries hold the event until flush: bound it first, so 1024 keys cannot pin megabytes of client text.
     let event = boundAuditInput(input);
-    let key = `${event.event_type}\u0000${event.agent_id ?? ''}\u0000${event.detail}`;
+    let key = sameAs ?? `${event.event_type}\u0000${event.agent_id ?? ''}\u0000${event.detail}`;
     let e = this.entries.get(key);
     if (e === undefined && this.entries.size >= this.maxKeys) {
       key = OVERFLOW_KEY;

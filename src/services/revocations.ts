@@ -41,6 +41,10 @@ export class Revocations {
     return this.byLevel[level].has(target);
   }
 
+  get(level: RevocationLevel, target: string): RevocationRow | undefined {
+    return this.byLevel[level].get(target);
+  }
+
   /**
    * Records a revocation in memory and returns the row to persist plus how to take it back if the commit fails.
    * An existing entry keeps the later expiry (null = never expires wins).

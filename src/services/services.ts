@@ -112,10 +112,21 @@ export async function issueToken(
   s: Services,
   spec: IssueSpec,
 ): Promise<{ issued: Issued; mutations: Mutation[]; undo: () => void }> {
-  const issued = await s.tokens.issue(spec);
-  if (isAgentSubject(spec.sub)) return { issued, mutations: [], undo: () => s.tokens.forget(issued.cacheKey) };
-  const row = { jti: issued.claims.jti, sub: spec.sub, exp: issued.claims.exp };
+  const claims = s.tokens.claimsFor(spec);
+  if (isAgentSubject(spec.sub)) {
+    const issued = await s.tokens.signClaims(claims);
+    return { issued, mutations: [], undo: () => s.tokens.forget(issued.cacheKey) };
+  }
+  // Tracked before the signature is awaited: a revocation of this subject arriving meanwhile must see the jti.
+  const row = { jti: claims.jti, sub: spec.sub, exp: claims.exp };
   const untrack = s.issued.add(row);
+  let issued: Issued;
+  try {
+    issued = await s.tokens.signClaims(claims);
+  } catch (err) {
+    untrack();
+    throw err;
+  }
   return {
     issued,
     mutations: [{ kind: 'issuedToken.put', row }],
@@ -127,8 +138,8 @@ export async function issueToken(
 }
 
 /**
- * Commits mutations and audit events durably. On failure runs `undo` (restoring in-memory state) and answers
- * 500 with the route's generic detail.
+ * Commits mutations and audit events durably. On failure the persister runs `undo` (restoring in-memory state, in
+ * order with every other failed request) and the request answers 500 with the route's generic detail.
  */
 export async function persist(
   s: Services,
@@ -137,15 +148,14 @@ export async function persist(
   failure: { detail: string; undo?: () => void },
 ): Promise<void> {
   try {
-    await s.persister.commit(mutations, events);
+    await s.persister.commit(mutations, events, failure.undo);
   } catch (err) {
-    failure.undo?.();
     throw new HttpError('internal_error', failure.detail, { cause: err });
   }
 }
 
 /** Records a denial event, unless it repeats one already recorded in the current window (then it is counted). */
-export async function persistDenial(s: Services, event: AuditInput): Promise<void> {
-  if (!s.denials.admit(event)) return;
+export async function persistDenial(s: Services, event: AuditInput, sameAs?: string): Promise<void> {
+  if (!s.denials.admit(event, Date.now(), sameAs)) return;
   await persist(s, [], [event], { detail: 'internal error' });
 }

@@ -10,22 +10,21 @@ export function parseRfc3339(text: string): string | null {
   const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
   const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
-  let ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const check = new Date(ms);
-  if (check.getUTCDate() !== day) return null; // e.g. February 30
+  // setUTCFullYear, not Date.UTC: the latter maps years 0–99 to 1900–1999.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  if (date.getUTCDate() !== day) return null; // e.g. February 30
+  let ms = date.getTime();
   if (zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const oh = Number(zone.slice(1, 3)), om = Number(zone.slice(4, 6));
     if (oh > 23 || om > 59) return null;
     ms -= sign * (oh * 60 + om) * 60_000;
   }
-  const base = new Date(ms).toISOString().slice(0, 19);
+  const utc = new Date(ms);
+  // An offset can push the instant out of four-digit years, where text order would no longer be time order.
+  if (utc.getUTCFullYear() < 0 || utc.getUTCFullYear() > 9999) return null;
+  const base = utc.toISOString().slice(0, 19);
   return `${base}.${frac.padEnd(9, '0')}Z`;
-}
-
-/** An audit timestamp (Go RFC3339Nano, variable fraction, UTC `Z`) in the same nine-digit form. */
-export function normalizeAuditTimestamp(ts: string): string {
-  const dot = ts.indexOf('.');
-  if (dot === -1) return ts.replace(/Z$/, '.000000000Z');
-  return `${ts.slice(0, dot)}.${ts.slice(dot + 1, -1).padEnd(9, '0')}Z`;
 }

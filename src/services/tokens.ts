@@ -4,7 +4,8 @@
  * generic failure texts; `reason` is for audit detail and logs.
  */
 import { encodeBase64Url } from '../crypto/base64.js';
-import type { CryptoPool } from '../crypto/crypto-pool.js';
+import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
+import { HttpError } from '../transport/problem.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { jwkThumbprint } from '../crypto/ed25519.js';
 import { checkHeader, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
@@ -29,7 +30,7 @@ export interface IssueSpec {
   scope: string[] | null;
   ttl: number; // requested; goes through computeTtl
   /** Absolute ceiling on exp (a delegated token never outlives its delegator). */
-  notAfter?: number;
+  notAfter?: number | undefined;
   /** Explicit audience (delegation/renewal copy the source token's); default: the configured audience. */
   aud?: string[] | undefined;
   noAudience?: boolean;
@@ -86,34 +87,43 @@ export class TokenService {
     };
   }
 
-  async issue(spec: IssueSpec): Promise<Issued> {
+  /**
+   * The claims of a new token, synchronously: the jti exists before any await, so bookkeeping (and a revocation
+   * racing the signature) can see it. Keys in the reference's claim order.
+   */
+  claimsFor(spec: IssueSpec): Claims {
     const iat = Math.floor(Date.now() / 1000);
     let ttl = this.computeTtl(spec.ttl);
     if (spec.notAfter !== undefined && iat + ttl > spec.notAfter) ttl = Math.max(0, spec.notAfter - iat);
-    const claims: Claims = {
-      iss: this.settings.issuer,
-      sub: spec.sub,
-      exp: iat + ttl,
-      nbf: iat,
-      iat,
-      jti: randomHex(16),
-      scope: spec.scope,
-    };
     const aud = spec.noAudience ? undefined : (spec.aud ?? (this.settings.audience ? [this.settings.audience] : undefined));
+    const claims = { iss: this.settings.issuer, sub: spec.sub } as Claims;
     if (aud !== undefined && aud.length > 0) claims.aud = aud;
+    claims.exp = iat + ttl;
+    claims.nbf = iat;
+    claims.iat = iat;
+    claims.jti = randomHex(16);
     if (spec.sid) claims.sid = spec.sid;
+    claims.scope = spec.scope;
     if (spec.task_id) claims.task_id = spec.task_id;
     if (spec.orch_id) claims.orch_id = spec.orch_id;
     if (spec.delegation_chain !== undefined && spec.delegation_chain.length > 0) claims.delegation_chain = spec.delegation_chain;
     if (spec.chain_hash) claims.chain_hash = spec.chain_hash;
+    return claims;
+  }
 
+  /** Signs prepared claims; the token is cached as verified, so this process never verifies it with Ed25519. */
+  async signClaims(claims: Claims): Promise<Issued> {
     const signingInput = `${this.headerB64}.${encodeBase64Url(Buffer.from(serializeClaims(claims)))}`;
     const signature = await this.pool.sign(Buffer.from(signingInput), this.key.secretKey);
     const token = `${signingInput}.${encodeBase64Url(signature)}`;
     const cacheKey = VerifiedTokenCache.keyOf(token);
     this.cache.set(cacheKey, claims);
-    this.events.issued(spec.scope?.[0] ?? 'none');
-    return { token, claims, ttl, cacheKey };
+    this.events.issued(claims.scope?.[0] ?? 'none');
+    return { token, claims, ttl: claims.exp - claims.iat, cacheKey };
+  }
+
+  issue(spec: IssueSpec): Promise<Issued> {
+    return this.signClaims(this.claimsFor(spec));
   }
 
   /** Forgets a token that was signed but never handed out (its request failed). */
@@ -134,7 +144,7 @@ export class TokenService {
     if (claims === undefined) {
       const jws = splitCompactJws(token);
       if (jws === null || !checkHeader(jws.header, this.kids)) return { ok: false, reason: 'invalid token format' };
-      const good = await this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey);
+      const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey));
       if (!good) return { ok: false, reason: 'signature verification failed' };
       const parsed = parseClaims(jws.payloadJson);
       if (parsed === null) return { ok: false, reason: 'invalid token format' };
@@ -168,5 +178,20 @@ export class TokenService {
 
   pruneCache(nowSeconds: number): number {
     return this.cache.prune(nowSeconds);
+  }
+}
+
+/** A refused verification (the pool is saturated) becomes 503 with Retry-After, never a 401 or a 500. */
+export async function shedWhenBusy<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    if (err instanceof CryptoPoolBusyError) {
+      throw new HttpError('service_unavailable', 'too many signature checks in progress, try again later', {
+        cause: err,
+        headers: { 'Retry-After': '1' },
+      });
+    }
+    throw err;
   }
 }

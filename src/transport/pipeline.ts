@@ -17,6 +17,8 @@ export interface RequestContext {
   readonly req: IncomingMessage;
   readonly method: string;
   readonly path: string;
+  /** The matched route pattern (e.g. `/v1/admin/apps/{id}`): bounded, unlike the path. */
+  readonly route: string;
   readonly query: string;
   readonly requestId: string;
   readonly clientIp: string;
@@ -144,6 +146,7 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
         req,
         method,
         path,
+        route: match.pattern,
         query,
         requestId,
         clientIp: clientIp(req, trustedProxies),

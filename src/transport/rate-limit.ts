@@ -18,6 +18,7 @@ interface Bucket {
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly maxKeys: number;
+  private lastPrune = -Infinity;
   constructor(readonly options: BucketOptions) {
     this.maxKeys = options.maxKeys ?? 100_000;
   }
@@ -27,7 +28,8 @@ export class RateLimiter {
     const { rate, burst } = this.options;
     let b = this.buckets.get(key);
     if (b === undefined) {
-      if (this.buckets.size >= this.maxKeys) this.prune(now);
+      // A full map is pruned at most once a second: a flood of new keys must not buy a full scan per request.
+      if (this.buckets.size >= this.maxKeys && now - this.lastPrune >= 1000) this.prune(now);
       // Still full of busy keys: fail closed for newcomers rather than forget a throttled key.
       if (this.buckets.size >= this.maxKeys) return false;
       this.buckets.set(key, { tokens: burst - 1, last: now });
@@ -42,6 +44,7 @@ export class RateLimiter {
 
   /** Drops buckets that would be full by now; returns how many. */
   prune(now = Date.now()): number {
+    this.lastPrune = now;
     const { rate, burst } = this.options;
     let n = 0;
     for (const [key, b] of this.buckets) {

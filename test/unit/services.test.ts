@@ -1,0 +1,76 @@
+/** Service mechanisms whose failure paths a running broker cannot easily provoke on demand. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CryptoPool, CryptoPoolBusyError } from '../../src/crypto/crypto-pool.js';
+import { AuditLog } from '../../src/services/audit.js';
+import { Nonces } from '../../src/services/nonces.js';
+import { Persister } from '../../src/services/persister.js';
+import { StoreWriteError, type Mutation, type Store } from '../../src/store/store.js';
+
+/** A store whose disk has failed: every commit is refused, as the durable store refuses after a failed fsync. */
+function failingStore(): Store & { commits: Mutation[][] } {
+  const commits: Mutation[][] = [];
+  return {
+    commits,
+    load: () => Promise.reject(new Error('unused')),
+    commit: (batch) => {
+      commits.push([...batch]);
+      return new Promise((_, reject) => setTimeout(() => reject(new StoreWriteError('disk failed')), 5));
+    },
+    queryAudit: () => Promise.reject(new Error('unused')),
+    healthy: () => false,
+    close: () => Promise.resolve(),
+  };
+}
+
+test('a failed group commit undoes newest first and rewinds the audit chain', async () => {
+  const audit = new AuditLog({ lastSeq: 0, lastHash: '' }, () => undefined);
+  const p = new Persister(failingStore(), audit);
+  let state = 'original';
+  const log: string[] = [];
+  const change = (to: string): (() => void) => {
+    const previous = state;
+    state = to;
+    return () => {
+      log.push(`undo ${to}`);
+      state = previous;
+    };
+  };
+  const first = p.commit([], [{ event_type: 'a', detail: '', outcome: 'success' }], change('first'));
+  const second = p.commit([], [{ event_type: 'b', detail: '', outcome: 'success' }], change('second'));
+  const third = p.commit([], [{ event_type: 'c', detail: '', outcome: 'success' }], change('third'));
+  const results = await Promise.allSettled([first, second, third]);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+  assert.deepEqual(log, ['undo third', 'undo second', 'undo first']);
+  assert.equal(state, 'original');
+  assert.equal(audit.count, 0, 'no audit id is consumed by a failed commit');
+  assert.equal(audit.record({ event_type: 'd', detail: '', outcome: 'success' }).id, 'evt-000001');
+});
+
+test('the crypto pool sheds verifications past its bound, never signatures', async () => {
+  const pool = new CryptoPool(1, 2);
+  try {
+    const msg = Buffer.alloc(32, 1);
+    const sig = Buffer.alloc(64, 0);
+    const key = Buffer.alloc(32, 9);
+    const results = await Promise.allSettled([pool.verify(msg, sig, key), pool.verify(msg, sig, key), pool.verify(msg, sig, key)]);
+    assert.equal(results.filter((r) => r.status === 'rejected' && r.reason instanceof CryptoPoolBusyError).length, 1);
+    // Once they finish, verifications are accepted again.
+    assert.equal(await pool.verify(msg, sig, key), false);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('nonce pruning drops exactly the expired prefix', () => {
+  const n = new Nonces(3);
+  const a = n.issue(0);
+  n.issue(10_000);
+  assert.ok(a);
+  assert.equal(n.prune(30_001), 1);
+  assert.equal(n.size, 1);
+  n.issue(30_001);
+  n.issue(30_002);
+  assert.equal(n.issue(30_003), null, 'ceiling holds while nothing has expired');
+  assert.equal(n.peek(a, 30_003), 'not_found');
+});
