@@ -4,12 +4,18 @@
  * so housekeeping can drop them; agent, task and chain entries never expire (fail closed).
  */
 import type { RevocationLevel, RevocationRow } from '../store/store.js';
-import type { Claims } from './claims.js';
+import { isAgentSubject, type Claims } from './claims.js';
 
 export const REVOCATION_LEVELS: readonly RevocationLevel[] = ['token', 'agent', 'task', 'chain'];
 
 export function isRevocationLevel(v: string): v is RevocationLevel {
   return (REVOCATION_LEVELS as readonly string[]).includes(v);
+}
+
+/** `revoked_at` as unix seconds; an unreadable value counts as the end of time (fail closed). */
+function sqliteSeconds(ts: string): number {
+  const ms = Date.parse(ts.replace(' ', 'T') + (ts.endsWith('Z') ? '' : 'Z'));
+  return Number.isNaN(ms) ? Number.MAX_SAFE_INTEGER : Math.floor(ms / 1000);
 }
 
 /** SQLite CURRENT_TIMESTAMP shape, as the reference's `revoked_at` column holds. */
@@ -31,7 +37,12 @@ export class Revocations {
 
   isRevoked(c: Claims): boolean {
     if (this.byLevel.token.has(c.jti)) return true;
-    if (this.byLevel.agent.has(c.sub)) return true;
+    const agent = this.byLevel.agent.get(c.sub);
+    if (agent !== undefined) {
+      // This broker revokes `admin`/`app:…` by their live jtis and never writes such a row; one imported from a Go
+      // database kills the tokens issued up to its time, not every future one (else admin access is gone for good).
+      if (isAgentSubject(c.sub) || c.iat <= sqliteSeconds(agent.revoked_at)) return true;
+    }
     if (c.task_id && this.byLevel.task.has(c.task_id)) return true;
     const root = c.delegation_chain?.[0]?.agent;
     return root !== undefined && this.byLevel.chain.has(root);

@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import { CryptoPool, CryptoPoolBusyError } from '../../src/crypto/crypto-pool.js';
 import { AuditLog } from '../../src/services/audit.js';
 import { Nonces } from '../../src/services/nonces.js';
+import type { Claims } from '../../src/services/claims.js';
 import { Persister } from '../../src/services/persister.js';
+import { Revocations } from '../../src/services/revocations.js';
 import { StoreWriteError, type Mutation, type Store } from '../../src/store/store.js';
 
 /** A store whose disk has failed: every commit is refused, as the durable store refuses after a failed fsync. */
@@ -73,4 +75,16 @@ test('nonce pruning drops exactly the expired prefix', () => {
   n.issue(30_002);
   assert.equal(n.issue(30_003), null, 'ceiling holds while nothing has expired');
   assert.equal(n.peek(a, 30_003), 'not_found');
+});
+
+test('an imported agent-level revocation of admin kills tokens issued before it, not after', () => {
+  const r = new Revocations();
+  r.load([{ level: 'agent', target: 'admin', revoked_at: '2026-01-01 00:00:00', expires_at: null }]);
+  const token = (iat: number, sub = 'admin'): Claims => ({ iss: '', sub, exp: iat + 300, nbf: iat, iat, jti: `j${iat}`, scope: null });
+  const cutoff = Date.UTC(2026, 0, 1) / 1000;
+  assert.equal(r.isRevoked(token(cutoff - 60)), true);
+  assert.equal(r.isRevoked(token(cutoff)), true);
+  assert.equal(r.isRevoked(token(cutoff + 1)), false);
+  r.load([{ level: 'agent', target: 'spiffe://td/agent/o/t/i', revoked_at: '2026-01-01 00:00:00', expires_at: null }]);
+  assert.equal(r.isRevoked(token(cutoff + 10_000, 'spiffe://td/agent/o/t/i')), true, 'agents stay revoked for good');
 });
