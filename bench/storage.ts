@@ -2,23 +2,20 @@
  * Storage engine numbers: durable commits/s with 50 concurrent committers, startup (open + load) time and RSS with
  * 1 M audit events, audit query times at 1 M events, and request-thread event-loop delay, commit latency and peak RSS
  * while a 1 M-event checkpoint runs. RSS is sampled every 20 ms (the storage worker shares the process RSS).
- * Run: node --import tsx bench/storage.ts   (the 1 M-event database is generated once into .tmp/)
+ * Run: npm run bench:storage   (builds first; the 1 M-event database is generated once into .tmp/)
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import initSqlJs from 'sql.js';
 import { openStore, type AuditRow, type Mutation } from '../src/store/index.js';
-import { ensureSchema } from '../src/store/schema.js';
-import { establishAuditState } from '../src/store/queries.js';
+import { ensureAuditDatabase } from './audit-db.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-/** Bump when the generated file's schema changes, so the startup number is not a one-time migration. */
-const SCHEMA_VERSION = 2;
-const CACHE = new URL(`../.tmp/bench-${ROWS}-v${SCHEMA_VERSION}.db`, import.meta.url).pathname;
+// The 1 M-event database is built (once, cached in .tmp/) by the generator the route bench uses too; it loads the
+// compiled schema, hence `npm run bench:storage` builds first.
+const CACHE: string = await ensureAuditDatabase(ROWS, (line: string) => console.log(line));
 
 function row(seq: number, prev: string): AuditRow {
   const r = {
@@ -40,33 +37,6 @@ function row(seq: number, prev: string): AuditRow {
   };
   r.hash = createHash('sha256').update(`${prev}|${r.id}|${r.timestamp}|${r.detail}`).digest('hex');
   return r;
-}
-
-async function generate(): Promise<void> {
-  const started = performance.now();
-  const SQL = await initSqlJs();
-  const db = new SQL.Database();
-  db.exec('PRAGMA cache_size = -262144; PRAGMA journal_mode = MEMORY');
-  ensureSchema(db);
-  db.exec('BEGIN');
-  const st = db.prepare(
-    `INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, outcome, hash, prev_hash, seq)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  let prev = '0'.repeat(64);
-  for (let i = 1; i <= ROWS; i++) {
-    const r = row(i, prev);
-    st.run([r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.outcome, r.hash, r.prev_hash, r.seq]);
-    prev = r.hash;
-  }
-  st.free();
-  db.exec('COMMIT');
-  establishAuditState(db);
-  const bytes = db.export();
-  db.close();
-  await mkdir(new URL('../.tmp/', import.meta.url), { recursive: true });
-  await writeFile(CACHE, bytes);
-  console.log(`generated ${ROWS} audit events (${(bytes.length / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
@@ -221,7 +191,6 @@ async function bigDatabase(dir: string): Promise<void> {
   console.log(`peak RSS: queries ${MiB(afterQueries)}, checkpoint ${MiB(duringCheckpoint)}, close (final checkpoint) ${MiB(closing)}`);
 }
 
-if (!existsSync(CACHE)) await generate();
 const dir = await mkdtemp(join(tmpdir(), 'awbench-'));
 try {
   await throughput(dir);
