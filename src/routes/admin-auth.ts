@@ -8,6 +8,7 @@ import type { CryptoPool } from '../crypto/crypto-pool.js';
 import { issueToken, persist, persistDenial, type Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
 import { DecodeError, parseJsonBody, pickFields } from '../transport/json.js';
+import { rateLimitKey } from '../transport/client-ip.js';
 import { HttpError } from '../transport/problem.js';
 
 export const ADMIN_SCOPES = ['admin:launch-tokens:*', 'admin:revoke:*', 'admin:audit:*'];
@@ -22,7 +23,7 @@ export async function checkAdminSecret(presented: string, secret: AdminSecret, p
 
 export function adminAuth(s: Services): Handler {
   return async (ctx) => {
-    if (!s.adminAuthLimiter.take(ctx.clientIp)) {
+    if (!s.adminAuthLimiter.take(rateLimitKey(ctx.clientIp))) {
       throw new HttpError('rate_limited', 'rate limit exceeded, try again later', { headers: { 'Retry-After': '1' } });
     }
     let parsed: unknown;

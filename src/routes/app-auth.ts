@@ -8,6 +8,7 @@ import { issueToken, persist, persistDenial, type Services } from '../services/s
 import type { Mutation } from '../store/store.js';
 import type { Handler } from '../transport/pipeline.js';
 import { DecodeError, parseJsonBody, pickFields } from '../transport/json.js';
+import { rateLimitKey } from '../transport/client-ip.js';
 import { HttpError } from '../transport/problem.js';
 import { checkLengths } from './body.js';
 
@@ -23,7 +24,7 @@ export function appAuth(s: Services): Handler {
     } catch (err) {
       decodeError = err;
     }
-    if (!s.appAuthLimiter.take(`${(b?.client_id ?? '').slice(0, 256)}|${ctx.clientIp}`)) {
+    if (!s.appAuthLimiter.take(`${(b?.client_id ?? '').slice(0, 256)}|${rateLimitKey(ctx.clientIp)}`)) {
       throw new HttpError('rate_limited', 'rate limit exceeded, try again later', { headers: { 'Retry-After': '60' } });
     }
     if (b === undefined) {

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { cidrContains, type Cidr } from '../config/cidr.js';
+import { cidrContains, parseIpBytes, type Cidr } from '../config/cidr.js';
 
 /**
  * The address rate limits are keyed on. X-Forwarded-For is believed only when the socket peer is a trusted
@@ -27,4 +27,14 @@ function isTrusted(ip: string, trusted: readonly Cidr[]): boolean {
 
 function normalize(ip: string): string {
   return ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+}
+
+/**
+ * What a per-address rate limit counts: an IPv4 address as is, an IPv6 address by its /64, since a single host is
+ * routinely given a whole /64 and could otherwise rotate through 2^64 addresses to dodge the limit.
+ */
+export function rateLimitKey(ip: string): string {
+  const parsed = parseIpBytes(ip);
+  if (parsed === null || parsed.family === 4) return ip;
+  return `${Buffer.from(parsed.bytes.subarray(0, 8)).toString('hex')}/64`;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rateLimitKey } from '../../src/transport/client-ip.js';
 import { decodeBody, DecodeError } from '../../src/transport/json.js';
 import { RateLimiter } from '../../src/transport/rate-limit.js';
 import { cleanPath, Router } from '../../src/transport/router.js';
@@ -43,4 +44,12 @@ test('rate limiter: burst, refill, cap, prune', () => {
   assert.equal(l.take('c', 1000), false); // map full of busy keys: fail closed
   assert.equal(l.prune(10_000), 2);
   assert.equal(l.take('c', 10_000), true);
+});
+
+test('rate-limit keys: IPv4 as is, IPv6 by its /64', () => {
+  assert.equal(rateLimitKey('203.0.113.7'), '203.0.113.7');
+  assert.equal(rateLimitKey('2001:db8:1:2:aaaa::1'), rateLimitKey('2001:db8:1:2:ffff:ffff:ffff:ffff'));
+  assert.notEqual(rateLimitKey('2001:db8:1:2::1'), rateLimitKey('2001:db8:1:3::1'));
+  assert.equal(rateLimitKey('2001:db8:1:2::1'), '20010db800010002/64');
+  assert.equal(rateLimitKey('not-an-ip'), 'not-an-ip');
 });
