@@ -14,7 +14,8 @@ import { ensureSchema } from '../dist/store/schema.js';
 const establish = typeof queries.establishAuditState === 'function' ? queries.establishAuditState : null;
 const SUFFIX = establish === null ? '' : '-v2';
 
-function row(seq, prev) {
+/** One synthetic audit row (the full AuditRow shape; the hash is cheap, not the chain rule: benches need volume). */
+export function row(seq, prev) {
   const r = {
     seq,
     id: `evt-${String(seq).padStart(6, '0')}`,
@@ -24,7 +25,11 @@ function row(seq, prev) {
     task_id: `t${seq % 500}`,
     orch_id: 'o',
     detail: `scope=[read:data:*] n=${seq}`,
+    resource: '',
     outcome: 'success',
+    deleg_depth: 0,
+    deleg_chain_hash: '',
+    bytes_transferred: 0,
     prev_hash: prev,
     hash: '',
   };

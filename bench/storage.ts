@@ -4,40 +4,19 @@
  * while a 1 M-event checkpoint runs. RSS is sampled every 20 ms (the storage worker shares the process RSS).
  * Run: npm run bench:storage   (builds first; the 1 M-event database is generated once into .tmp/)
  */
-import { createHash } from 'node:crypto';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStore, type AuditRow, type Mutation } from '../src/store/index.js';
-import { ensureAuditDatabase } from './audit-db.mjs';
+import { ensureAuditDatabase, row as syntheticRow } from './audit-db.mjs';
+
+const row = syntheticRow as (seq: number, prev: string) => AuditRow;
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 // The 1 M-event database is built (once, cached in .tmp/) by the generator the route bench uses too; it loads the
 // compiled schema, hence `npm run bench:storage` builds first.
 const CACHE: string = await ensureAuditDatabase(ROWS, (line: string) => console.log(line));
-
-function row(seq: number, prev: string): AuditRow {
-  const r = {
-    seq,
-    id: `evt-${String(seq).padStart(6, '0')}`,
-    timestamp: new Date(1.7e12 + seq * 1000).toISOString().replace('Z', '456789Z'),
-    event_type: seq % 3 === 0 ? 'token_issued' : 'token_validated',
-    agent_id: `spiffe://local/agent/o/t${seq % 500}/i${seq % 5000}`,
-    task_id: `t${seq % 500}`,
-    orch_id: 'o',
-    detail: `scope=[read:data:*] n=${seq}`,
-    resource: '',
-    outcome: 'success',
-    deleg_depth: 0,
-    deleg_chain_hash: '',
-    bytes_transferred: 0,
-    prev_hash: prev,
-    hash: '',
-  };
-  r.hash = createHash('sha256').update(`${prev}|${r.id}|${r.timestamp}|${r.detail}`).digest('hex');
-  return r;
-}
 
 const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 
