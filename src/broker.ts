@@ -10,11 +10,12 @@ import { CryptoPool } from './crypto/crypto-pool.js';
 import { loadOrCreateSigningKey, SigningKeyError } from './crypto/signing-key-file.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { ADMIN_SCOPES } from './routes/admin-auth.js';
 import { buildRouter } from './routes/table.js';
 import { VERSION } from './routes/system.js';
-import { goList } from './services/scopes.js';
-import { AGENT_RETENTION_SECONDS, createServices, issueToken, type Services } from './services/services.js';
+import { issueLaunchToken } from './services/operations/launch-tokens.js';
+import { issueAdminToken } from './services/operations/logins.js';
+import { housekeeping, probeStore } from './services/operations/system.js';
+import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
@@ -141,17 +142,15 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
 
   const housekeep = async (): Promise<void> => {
     try {
-      await housekeeping(s);
+      const pruned = Object.entries(await housekeeping(s)).filter(([, n]) => n > 0);
+      if (pruned.length > 0) logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));
     } catch (err) {
       logger.fail('BROKER', 'housekeeping', 'housekeeping failed', `error=${errText(err)}`);
     }
   };
   const timer = setInterval(() => void housekeep(), opts.housekeepingMs ?? HOUSEKEEPING_MS);
   timer.unref();
-  // While the last write failed, keep probing so health recovers as soon as the disk does.
-  const probe = setInterval(() => {
-    if (!store.healthy()) s.persister.commit([]).catch(() => undefined);
-  }, HEALTH_PROBE_MS);
+  const probe = setInterval(() => probeStore(s), HEALTH_PROBE_MS);
   probe.unref();
 
   let closing: Promise<void> | null = null;
@@ -186,54 +185,22 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
 /** AA_SEED_TOKENS=true: a launch token and an admin token printed for local development. */
 async function seed(s: Services, print: (line: string) => void): Promise<void> {
   try {
-    const created = s.launchTokens.create({
-      agent_name: 'seed-agent',
-      allowed_scope: ['*:*:*'],
-      max_ttl: 3600,
-      single_use: true,
-      created_by: 'seed',
-      app_id: '',
-      ttlSeconds: 3600,
+    const launch = await issueLaunchToken(s, 'seed', {
+      agentName: 'seed-agent',
+      allowedScope: ['*:*:*'],
+      maxTtl: 3600,
+      ttl: 3600,
+      singleUse: true,
     });
-    await s.persister.commit([{ kind: 'launchToken.put', row: created.row }], [
-      {
-        event_type: 'launch_token_issued',
-        detail: `launch token issued for agent=seed-agent scope=${goList(['*:*:*'])} max_ttl=3600 created_by=seed`,
-        outcome: 'success',
-      },
-    ], created.undo);
-    s.metrics.launchTokensCreated.inc();
-    s.logger.ok('ADMIN', 'AdminSvc', 'launch token created', `agent_name=seed-agent, scope=${goList(['*:*:*'])}`);
-    print(`SEED_LAUNCH_TOKEN=${created.token}`);
+    print(`SEED_LAUNCH_TOKEN=${launch.token}`);
   } catch (err) {
     process.stderr.write(`WARN: seed launch token: ${errText(err)}\n`);
   }
   try {
-    const t = await issueToken(s, { sub: 'admin', scope: ADMIN_SCOPES, ttl: 3600 });
-    await s.persister.commit(t.mutations, [], t.undo);
-    print(`SEED_ADMIN_TOKEN=${t.issued.token}`);
+    print(`SEED_ADMIN_TOKEN=${(await issueAdminToken(s, 3600, false)).token}`);
   } catch (err) {
     process.stderr.write(`WARN: seed admin token: ${errText(err)}\n`);
   }
-}
-
-/** Drops what can no longer matter, in memory and on disk, and logs what it dropped. */
-async function housekeeping(s: Services): Promise<void> {
-  const nowMs = Date.now();
-  const now = Math.floor(nowMs / 1000);
-  const counts = {
-    nonces: s.nonces.prune(nowMs),
-    launch_tokens: s.launchTokens.prune(nowMs),
-    revocations: s.revocations.prune(now),
-    issued_tokens: s.issued.prune(now),
-    agents: s.agents.prune(now, AGENT_RETENTION_SECONDS),
-    cached_tokens: s.tokens.pruneCache(now),
-    rate_limit_buckets: s.adminAuthLimiter.prune(nowMs) + s.appAuthLimiter.prune(nowMs),
-  };
-  await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: AGENT_RETENTION_SECONDS }], s.denials.flush(nowMs));
-  s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
-  const pruned = Object.entries(counts).filter(([, n]) => n > 0);
-  if (pruned.length > 0) s.logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));
 }
 
 /**

@@ -2,7 +2,7 @@
  * Recomputes the audit hash chain event by event with the broker's own rule (`auditHash`), so a trail checks out
  * exactly when the broker would have produced it. Events must arrive oldest first, starting at the genesis.
  */
-import { auditHash, auditId, GENESIS_HASH } from '../services/audit.js';
+import { auditHash, auditId, GENESIS_HASH } from '../store/audit-chain.js';
 import type { Json } from './decode.js';
 
 export interface ChainBreak {

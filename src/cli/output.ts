@@ -1,3 +1,5 @@
+import { escapeControlChars } from '../platform/text.js';
+
 /** What awrit prints: aligned tables for people, one JSON document for scripts, single-line messages on stderr. */
 
 export interface Io {
@@ -10,13 +12,7 @@ export interface Io {
  * can neither break a table row nor drive the terminal.
  */
 export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
-    if (c === '\n') return '\\n';
-    if (c === '\r') return '\\r';
-    if (c === '\t') return '\\t';
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
-  });
+  return escapeControlChars(text);
 }
 
 /** Width in code points, so a multi-byte character counts once. */

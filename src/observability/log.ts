@@ -1,4 +1,6 @@
 import type { LogLevel } from '../config/config.js';
+import { escapeControlChars } from '../platform/text.js';
+import { rfc3339Seconds } from '../platform/time.js';
 
 export type Level = 'OK' | 'WARN' | 'FAIL' | 'TRACE';
 
@@ -27,21 +29,6 @@ export const writeStderr: LineSink = (line) => {
   process.stderr.write(line + '\n');
 };
 
-// C0, DEL, C1 and the Unicode line/paragraph separators: anything a terminal or log viewer may treat as a line
-// break or a control sequence. Client-supplied text (paths, headers) reaches log lines, and must not be able to
-// start a forged line or recolour the terminal.
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-const UNSAFE_GLOBAL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
-
-const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-
-function escapeChar(ch: string): string {
-  const named = NAMED_ESCAPES[ch];
-  if (named !== undefined) return named;
-  const code = ch.charCodeAt(0);
-  return code <= 0xff ? '\\x' + code.toString(16).padStart(2, '0') : '\\u' + code.toString(16).padStart(4, '0');
-}
-
 /**
  * Longest text one part of a log line keeps. A request line may be up to 1 MiB, and log collectors split or drop
  * lines far shorter than that; the start of a path identifies the request well enough.
@@ -54,17 +41,12 @@ export const MAX_LOG_TEXT = 8192;
  */
 export function sanitizeLogText(text: string): string {
   const bounded = text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}...[${text.length - MAX_LOG_TEXT} more characters]` : text;
-  return UNSAFE.test(bounded) ? bounded.replace(UNSAFE_GLOBAL, escapeChar) : bounded;
+  return escapeControlChars(bounded);
 }
 
-/** UTC RFC 3339 with whole seconds and a `Z` suffix, e.g. `2026-04-10T12:00:00Z`. */
-export function rfc3339Seconds(d?: Date): string {
-  if (d === undefined) return currentSecondStamp();
-  return formatSeconds(Math.floor(d.getTime() / 1000));
-}
-
-function formatSeconds(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().slice(0, 19) + 'Z';
+/** A log line's timestamp: RFC 3339, whole seconds, UTC. */
+export function logTimestamp(d?: Date): string {
+  return d === undefined ? currentSecondStamp() : rfc3339Seconds(d.getTime());
 }
 
 // One request logs one line; at thousands of requests per second the timestamp only changes once per second, so
@@ -76,7 +58,7 @@ function currentSecondStamp(): string {
   const second = Math.floor(Date.now() / 1000);
   if (second !== cachedSecond) {
     cachedSecond = second;
-    cachedStamp = formatSeconds(second);
+    cachedStamp = rfc3339Seconds(second * 1000);
   }
   return cachedStamp;
 }
@@ -88,7 +70,7 @@ export function formatLogLine(
   component: string,
   message: string,
   ctx: readonly string[],
-  ts: string = rfc3339Seconds(),
+  ts: string = logTimestamp(),
 ): string {
   let line =
     '[AA:' +

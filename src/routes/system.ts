@@ -1,21 +1,22 @@
 /** GET /v1/health, /v1/metrics, /v1/jwks and /.well-known/jwks.json. */
+import { health as brokerHealth } from '../services/operations/system.js';
 import type { Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
 
 export const VERSION = '2.0.0';
 
-/** A live check: degraded (503) while the last write to the database file failed. */
+/** A live check: degraded (503) while the last write to the database failed. */
 export function health(s: Services): Handler {
   return () => {
-    const ok = s.store.healthy();
+    const h = brokerHealth(s);
     return {
-      status: ok ? 200 : 503,
+      status: h.ok ? 200 : 503,
       json: {
-        status: ok ? 'ok' : 'degraded',
+        status: h.ok ? 'ok' : 'degraded',
         version: VERSION,
-        uptime: Math.floor((Date.now() - s.startedAt) / 1000),
-        db_connected: ok,
-        audit_events_count: s.audit.count,
+        uptime: h.uptimeSeconds,
+        db_connected: h.ok,
+        audit_events_count: h.auditEvents,
       },
     };
   };

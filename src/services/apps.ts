@@ -1,5 +1,5 @@
 /**
- * Registered apps (http-api.md §17). Names are unique and immutable; a deregistered app stays on record as
+ * Registered apps. Names are unique and immutable; a deregistered app stays on record as
  * `inactive`, cannot authenticate, and its outstanding app tokens stop working on every route.
  */
 import { randomHex } from '../crypto/secrets.js';
@@ -18,10 +18,6 @@ export function clientIdPrefix(name: string): string {
     if (out.length === 3) break;
   }
   return out;
-}
-
-export function rfc3339Seconds(ms = Date.now()): string {
-  return new Date(ms).toISOString().slice(0, 19) + 'Z';
 }
 
 export class Apps {

@@ -1,13 +1,12 @@
 /**
  * The audit trail: every credential event becomes a row chained by SHA-256 to the one before it
- * (http-api.md §13.2, so a trail verifies under either broker's rule). The log only assigns ids and hashes;
+ * (store/audit-chain.ts: a trail verifies under either broker's rule). The log only assigns ids and hashes;
  * rows become durable through the persister, and if a commit fails the head rewinds to the last durable row, so
  * a failed write never leaves a gap or a reused id.
  */
-import { createHash } from 'node:crypto';
+import { nowRfc3339Nano } from '../platform/time.js';
+import { auditHash, auditId, GENESIS_HASH } from '../store/audit-chain.js';
 import type { AuditRow } from '../store/store.js';
-
-export const GENESIS_HASH = '0'.repeat(64);
 
 export interface AuditInput {
   event_type: string;
@@ -26,37 +25,13 @@ export interface AuditHead {
   hash: string;
 }
 
-export function auditId(seq: number): string {
-  return `evt-${String(seq).padStart(6, '0')}`;
-}
-
-/** The 13-field chain input, joined by `|`. */
-export function auditHash(r: Omit<AuditRow, 'hash' | 'seq'>): string {
-  const input = [
-    r.prev_hash,
-    r.id,
-    r.timestamp,
-    r.event_type,
-    r.agent_id,
-    r.task_id,
-    r.orch_id,
-    r.detail,
-    r.resource,
-    r.outcome,
-    String(r.deleg_depth),
-    r.deleg_chain_hash,
-    String(r.bytes_transferred),
-  ].join('|');
-  return createHash('sha256').update(input, 'utf8').digest('hex');
-}
-
 const SENSITIVE = ['secret', 'password', 'token_value', 'private_key'];
 const hasSensitive = (s: string): boolean => {
   const lower = s.toLowerCase();
   return SENSITIVE.some((k) => lower.includes(k));
 };
 
-/** The reference's redaction rule (§13.3), applied before hashing. */
+/** The Go broker's redaction rule (docs/internals.md, "Audit chain"), applied before hashing. */
 export function sanitizeDetail(detail: string): string {
   if (!hasSensitive(detail)) return detail;
   const eq = detail.indexOf('=');
@@ -96,22 +71,6 @@ export function boundAuditInput(e: AuditInput): AuditInput {
     detail: clipAuditText(e.detail),
     resource: clip(e.resource),
   };
-}
-
-/** RFC3339Nano as Go prints it: UTC, `Z`, fractional seconds without trailing zeros. */
-export function rfc3339Nano(epochMs: number, subMsNanos = 0): string {
-  const iso = new Date(Math.floor(epochMs)).toISOString(); // 2026-02-15T12:00:00.123Z
-  const base = iso.slice(0, 19);
-  const nanos = (Math.floor(epochMs) % 1000) * 1_000_000 + subMsNanos;
-  if (nanos === 0) return `${base}Z`;
-  return `${base}.${String(nanos).padStart(9, '0').replace(/0+$/, '')}Z`;
-}
-
-/** Wall clock with microsecond resolution (performance.now has sub-ms precision). */
-function nowRfc3339Nano(): string {
-  const t = performance.timeOrigin + performance.now();
-  const ms = Math.floor(t);
-  return rfc3339Nano(ms, Math.floor((t - ms) * 1000) * 1000);
 }
 
 export class AuditLog {
@@ -165,7 +124,7 @@ export class AuditLog {
   }
 }
 
-/** The JSON shape of an event (§13.1): empty optional fields omitted. */
+/** The JSON shape of an event: empty optional fields omitted. */
 export function auditEventJson(r: AuditRow): Record<string, unknown> {
   const o: Record<string, unknown> = { id: r.id, timestamp: r.timestamp, event_type: r.event_type };
   if (r.agent_id) o.agent_id = r.agent_id;

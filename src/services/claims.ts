@@ -4,7 +4,7 @@
  * token.
  */
 import { parseJsonObject } from '../crypto/jwt.js';
-import { goJson } from '../transport/json.js';
+import { goJson } from '../platform/go-json.js';
 
 export interface DelegRecord {
   agent: string;

@@ -1,14 +1,11 @@
 /**
- * Delegation records and the chain hash (http-api.md §10): each hop appends a record signed by the broker over
- * `agent|scope,scope|delegated_at`, and `chain_hash` is the SHA-256 of the whole chain's compact JSON with Go's
- * escaping, so a chain built by either broker hashes the same.
+ * Delegation records and the chain hash (docs/internals.md, "Delegation chains"): each hop appends a record signed
+ * by the broker over `agent|scope,scope|delegated_at`, and `chain_hash` is the SHA-256 of the whole chain's compact
+ * JSON with Go's escaping, so a chain built by either broker hashes the same.
  */
 import { createHash } from 'node:crypto';
-import { goJson } from '../transport/json.js';
-import { rfc3339Nano } from './audit.js';
+import { goJson } from '../platform/go-json.js';
 import { recordForJson, type DelegRecord } from './claims.js';
-
-export const MAX_DELEGATION_DEPTH = 5;
 
 export function recordSigningText(agent: string, scope: readonly string[], delegatedAt: string): string {
   return `${agent}|${scope.join(',')}|${delegatedAt}`;
@@ -16,10 +13,4 @@ export function recordSigningText(agent: string, scope: readonly string[], deleg
 
 export function chainHash(chain: readonly DelegRecord[]): string {
   return createHash('sha256').update(goJson(chain.map(recordForJson)), 'utf8').digest('hex');
-}
-
-export function delegationTimestamp(): string {
-  const t = performance.timeOrigin + performance.now();
-  const ms = Math.floor(t);
-  return rfc3339Nano(ms, Math.floor((t - ms) * 1e6));
 }

@@ -1,11 +1,10 @@
 /**
- * Registration challenges: 32 random bytes as 64 hex chars, valid 30 s, single use. Outstanding nonces are capped
+ * Registration challenges: 32 random bytes as 64 hex chars, valid `ttlSeconds`, single use. Outstanding nonces are capped
  * so anonymous callers cannot grow memory without bound; consumed ones are remembered until they would have
  * expired, to tell a replay apart from a typo.
  */
+import { LIMITS } from '../config/limits.js';
 import { randomHex } from '../crypto/secrets.js';
-
-export const NONCE_TTL_SECONDS = 30;
 
 interface NonceState {
   expiresAt: number; // ms
@@ -16,14 +15,17 @@ export type NonceOutcome = 'ok' | 'not_found' | 'consumed';
 
 export class Nonces {
   private readonly nonces = new Map<string, NonceState>();
-  constructor(private readonly max = 100_000) {}
+  constructor(
+    private readonly max: number = LIMITS.maxNonces,
+    readonly ttlSeconds: number = LIMITS.nonceTtlSeconds,
+  ) {}
 
   /** A fresh nonce, or null when the ceiling is reached even after dropping expired ones. */
   issue(now = Date.now()): string | null {
     if (this.nonces.size >= this.max) this.prune(now);
     if (this.nonces.size >= this.max) return null;
     const nonce = randomHex(32);
-    this.nonces.set(nonce, { expiresAt: now + NONCE_TTL_SECONDS * 1000, consumed: false });
+    this.nonces.set(nonce, { expiresAt: now + this.ttlSeconds * 1000, consumed: false });
     return nonce;
   }
 

@@ -1,26 +1,26 @@
 /**
  * The broker's services and in-memory state, wired once at startup from the store's snapshot. Route handlers
- * receive this bundle; nothing else holds state.
+ * receive this bundle and call the operations in `operations/`; nothing else holds state.
  */
 import type { Config } from '../config/config.js';
+import { LIMITS } from '../config/limits.js';
 import type { CryptoPool } from '../crypto/crypto-pool.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Mutation, Snapshot, Store } from '../store/store.js';
-import { HttpError } from '../transport/problem.js';
-import { RateLimiter } from '../transport/rate-limit.js';
+import type { Snapshot, Store } from '../store/store.js';
 import { Agents } from './agents.js';
 import { Apps } from './apps.js';
-import { AuditLog, type AuditInput } from './audit.js';
-import { isAgentSubject, isAppSubject, type Claims } from './claims.js';
+import { AuditLog } from './audit.js';
+import { isAppSubject, type Claims } from './claims.js';
 import { IssuedTokens } from './issued-tokens.js';
 import { LaunchTokens } from './launch-tokens.js';
 import { Nonces } from './nonces.js';
 import { Persister } from './persister.js';
 import { RepeatAggregator } from './repeat-aggregator.js';
 import { Revocations } from './revocations.js';
-import { TokenService, type IssueSpec, type Issued } from './tokens.js';
+import { TokenService } from './tokens.js';
+import { UnitOfWork } from './unit-of-work.js';
 
 export interface Services {
   readonly config: Config;
@@ -37,11 +37,11 @@ export interface Services {
   readonly apps: Apps;
   readonly audit: AuditLog;
   readonly persister: Persister;
-  readonly adminAuthLimiter: RateLimiter;
-  readonly appAuthLimiter: RateLimiter;
   /** Repeated denial events (auth failures) are folded so floods cannot grow the trail. */
   readonly denials: RepeatAggregator;
   readonly startedAt: number;
+  /** Starts a unit of work: the changes of one operation, committed once. */
+  begin(): UnitOfWork;
 }
 
 export interface ServiceDeps {
@@ -53,9 +53,6 @@ export interface ServiceDeps {
   keyPair: Ed25519KeyPair;
   snapshot: Snapshot;
 }
-
-/** How long an agent whose tokens have all expired stays known (for audit context and late delegations). */
-export const AGENT_RETENTION_SECONDS = 86_400;
 
 export function createServices(d: ServiceDeps): Services {
   const { config, metrics, snapshot } = d;
@@ -80,8 +77,10 @@ export function createServices(d: ServiceDeps): Services {
     { issuer: config.issuer, audience: config.audience, defaultTtl: config.defaultTtl, maxTtl: config.maxTtl },
     isDead,
     { issued: (scope) => metrics.tokensIssued.inc(scope), clockSkew: () => metrics.clockSkew.inc() },
+    LIMITS.verifiedCacheEntries,
   );
   const audit = new AuditLog(snapshot.audit, (t) => metrics.auditEvents.inc(t));
+  const persister = new Persister(d.store, audit);
   return {
     config,
     logger: d.logger,
@@ -96,66 +95,9 @@ export function createServices(d: ServiceDeps): Services {
     agents,
     apps,
     audit,
-    persister: new Persister(d.store, audit),
-    adminAuthLimiter: new RateLimiter({ rate: 5, burst: 10, retryAfterSeconds: 1 }),
-    appAuthLimiter: new RateLimiter({ rate: 10 / 60, burst: 3, retryAfterSeconds: 60 }),
+    persister,
     denials: new RepeatAggregator(),
     startedAt: Date.now(),
+    begin: () => new UnitOfWork(persister),
   };
-}
-
-/**
- * Issues a token and prepares its bookkeeping: tokens of non-agent subjects are remembered (and persisted) so an
- * agent-level revocation of `admin` or `app:…` can find them.
- */
-export async function issueToken(
-  s: Services,
-  spec: IssueSpec,
-): Promise<{ issued: Issued; mutations: Mutation[]; undo: () => void }> {
-  const claims = s.tokens.claimsFor(spec);
-  if (isAgentSubject(spec.sub)) {
-    const issued = await s.tokens.signClaims(claims);
-    return { issued, mutations: [], undo: () => s.tokens.forget(issued.cacheKey) };
-  }
-  // Tracked before the signature is awaited: a revocation of this subject arriving meanwhile must see the jti.
-  const row = { jti: claims.jti, sub: spec.sub, exp: claims.exp };
-  const untrack = s.issued.add(row);
-  let issued: Issued;
-  try {
-    issued = await s.tokens.signClaims(claims);
-  } catch (err) {
-    untrack();
-    throw err;
-  }
-  return {
-    issued,
-    mutations: [{ kind: 'issuedToken.put', row }],
-    undo: () => {
-      untrack();
-      s.tokens.forget(issued.cacheKey);
-    },
-  };
-}
-
-/**
- * Commits mutations and audit events durably. On failure the persister runs `undo` (restoring in-memory state, in
- * order with every other failed request) and the request answers 500 with the route's generic detail.
- */
-export async function persist(
-  s: Services,
-  mutations: readonly Mutation[],
-  events: readonly AuditInput[],
-  failure: { detail: string; undo?: () => void },
-): Promise<void> {
-  try {
-    await s.persister.commit(mutations, events, failure.undo);
-  } catch (err) {
-    throw new HttpError('internal_error', failure.detail, { cause: err });
-  }
-}
-
-/** Records a denial event, unless it repeats one already recorded in the current window (then it is counted). */
-export async function persistDenial(s: Services, event: AuditInput, sameAs?: string): Promise<void> {
-  if (!s.denials.admit(event, Date.now(), sameAs)) return;
-  await persist(s, [], [event], { detail: 'internal error' });
 }

@@ -5,7 +5,7 @@
  */
 import { encodeBase64Url } from '../crypto/base64.js';
 import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
-import { HttpError } from '../transport/problem.js';
+import { RequestError } from '../errors.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { jwkThumbprint } from '../crypto/ed25519.js';
 import { checkHeader, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
@@ -187,9 +187,9 @@ export async function shedWhenBusy<T>(work: Promise<T>): Promise<T> {
     return await work;
   } catch (err) {
     if (err instanceof CryptoPoolBusyError) {
-      throw new HttpError('service_unavailable', 'too many signature checks in progress, try again later', {
+      throw new RequestError('service_unavailable', 'too many signature checks in progress, try again later', {
         cause: err,
-        headers: { 'Retry-After': '1' },
+        retryAfter: 1,
       });
     }
     throw err;

@@ -261,9 +261,7 @@ export class DurableStore implements Store {
         if (pending === undefined) return;
         this.requests.delete(msg.id);
         if (msg.type === 'failed') {
-          const err = new Error(msg.message);
-          if (msg.badRequest) err.name = 'AuditFilterError';
-          pending.reject(err);
+          pending.reject(new Error(msg.message));
         } else {
           pending.resolve(msg);
         }

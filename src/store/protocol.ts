@@ -59,5 +59,5 @@ export type FromWorker =
   | { type: 'queried'; id: number; page: AuditPage }
   | { type: 'checkpointed'; id: number; seq: number; bytes: number; ms: number; direct: boolean }
   | { type: 'closed'; id: number }
-  | { type: 'failed'; id: number; message: string; badRequest: boolean }
+  | { type: 'failed'; id: number; message: string }
   | { type: 'log'; level: 'ok' | 'warn' | 'fail'; message: string; ctx: string[] };

@@ -4,9 +4,9 @@ import type {
   RevocationRow, Snapshot,
 } from './store.js';
 import { writeAuditMeta, type AuditState } from './apply.js';
+import { GENESIS_HASH } from './audit-chain.js';
 import { SQL_TIMESTAMP_KEY, timestampKey } from './timestamps.js';
 
-const GENESIS_HASH = '0'.repeat(64);
 
 type Row = Record<string, SqlValue>;
 
@@ -173,11 +173,6 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number, audi
   return { apps: loadApps(db), revocations, launchTokens, agents, issuedTokens, audit: auditHead(db, audit), replayed };
 }
 
-/** Thrown for a filter the caller should have rejected (an unparsable since/until). */
-export class AuditFilterError extends Error {
-  override readonly name = 'AuditFilterError';
-}
-
 const EQUALITY_INDEX = {
   agent_id: 'idx_audit_agent_id',
   task_id: 'idx_audit_task_id',
@@ -253,7 +248,8 @@ export function queryAudit(db: Database, f: AuditFilter, ctx: AuditQueryContext)
   for (const [bound, op] of [[f.since, '>='], [f.until, '<=']] as const) {
     if (bound === undefined || bound === '') continue;
     const key = timestampKey(bound);
-    if (key === null) throw new AuditFilterError(`unparsable timestamp: ${bound}`);
+    // The filter's bounds were parsed by the caller; an unparsable one is a caller bug, not a client error.
+    if (key === null) throw new Error(`unparsable timestamp: ${bound}`);
     // The whole-second prefix lets the timestamp index narrow the scan; the exact key comparison then decides. A UTC
     // `Z` row outside the bound's own second is decided by plain text order first (4x cheaper than building its key).
     const second = key.slice(0, 19);

@@ -11,7 +11,7 @@ import { parseBatch } from './batch-codec.js';
 import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
-import { AuditFilterError, AuditTotals, loadSnapshot, queryAudit } from './queries.js';
+import { AuditTotals, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
 import type { Mutation } from './store.js';
 
@@ -71,7 +71,7 @@ function applyEntries(entries: JournalEntry[]): void {
 
 async function checkpoint(id: number): Promise<void> {
   if (diverged) {
-    send({ type: 'failed', id, message: 'database copy diverged from the journal; not checkpointing', badRequest: false });
+    send({ type: 'failed', id, message: 'database copy diverged from the journal; not checkpointing' });
     return;
   }
   const started = performance.now();
@@ -99,7 +99,7 @@ async function checkpoint(id: number): Promise<void> {
     }
     send({ type: 'checkpointed', id, seq, bytes, ms: performance.now() - started, direct: image !== null });
   } catch (err) {
-    send({ type: 'failed', id, message: `checkpoint of ${init.path} failed: ${(err as Error).message}`, badRequest: false });
+    send({ type: 'failed', id, message: `checkpoint of ${init.path} failed: ${(err as Error).message}` });
   }
 }
 
@@ -112,14 +112,14 @@ function handle(msg: ToWorker): void {
       try {
         send({ type: 'loaded', id: msg.id, snapshot: loadSnapshot(db, msg.nowMs, replayedAtOpen, applier.audit) });
       } catch (err) {
-        send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: false });
+        send({ type: 'failed', id: msg.id, message: (err as Error).message });
       }
       return;
     case 'query':
       try {
         send({ type: 'queried', id: msg.id, page: queryAudit(db, msg.filter, { audit: applier.audit, totals }) });
       } catch (err) {
-        send({ type: 'failed', id: msg.id, message: (err as Error).message, badRequest: err instanceof AuditFilterError });
+        send({ type: 'failed', id: msg.id, message: (err as Error).message });
       }
       return;
     case 'checkpoint':

@@ -1,3 +1,4 @@
+import { auditId } from './audit-chain.js';
 import type { Mutation } from './store.js';
 
 /**
@@ -69,11 +70,6 @@ export function shapeError(m: Mutation): string | null {
     default:
       return `unknown mutation kind ${(m as { kind?: unknown }).kind as string}`;
   }
-}
-
-/** Audit ids are `evt-` + the sequence number zero-padded to six digits, so ids never collide and sort by seq. */
-export function auditId(seq: number): string {
-  return `evt-${String(seq).padStart(6, '0')}`;
 }
 
 interface AppKeys {

@@ -1,28 +1,10 @@
 /**
- * JSON in and out with the reference broker's conventions.
+ * JSON in with the Go broker's conventions (out: platform/go-json.ts).
  *
- * Out: Go's encoder escapes <, >, &, U+2028 and U+2029 inside strings and ends every body with a newline; clients
- * that parse JSON don't notice, byte-level comparisons and hashes over serialized records (chain_hash) do.
- *
- * In: request bodies are decoded against a small field schema: keys match case-insensitively (last duplicate wins),
+ * Request bodies are decoded against a small field schema: keys match case-insensitively (last duplicate wins),
  * unknown keys are ignored, `null` means absent, and a wrong type is a decode error. Unlike the reference we reject
  * trailing non-whitespace after the JSON value and invalid UTF-8 — both only ever come from broken clients.
  */
-
-const GO_ESCAPES: Record<string, string> = {
-  '<': '\\u003c',
-  '>': '\\u003e',
-  '&': '\\u0026',
-  '\u2028': '\\u2028',
-  '\u2029': '\\u2029',
-};
-const GO_ESCAPE_RE = /[<>&\u2028\u2029]/g;
-
-/** JSON.stringify with Go's HTML-safe escaping (no trailing newline). */
-export function goJson(value: unknown): string {
-  const text = JSON.stringify(value);
-  return GO_ESCAPE_RE.test(text) ? text.replace(GO_ESCAPE_RE, (c) => GO_ESCAPES[c] ?? c) : text;
-}
 
 export type FieldType = 'string' | 'int' | 'bool' | 'strings';
 type FieldValue<T extends FieldType> = T extends 'string'

@@ -6,14 +6,16 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cidr } from '../config/cidr.js';
 import { formatGoDuration, type Logger } from '../observability/log.js';
 import { clientIp } from './client-ip.js';
-import { goJson } from './json.js';
-import { HttpError, problemBody, type ErrorCode } from './problem.js';
+import { goJson } from '../platform/go-json.js';
+import { RequestError, type ErrorCode } from '../errors.js';
+import { problemBody } from './problem.js';
 import { newRequestId, requestIdFrom } from './request-id.js';
 import type { Router } from './router.js';
 
 export const MAX_BODY_BYTES = 1_048_576;
 
-export interface RequestContext {
+/** One request as handlers see it. `P` names the route's path parameters, which the router always fills. */
+export interface RequestContext<P extends string = never> {
   readonly req: IncomingMessage;
   readonly method: string;
   readonly path: string;
@@ -22,10 +24,8 @@ export interface RequestContext {
   readonly query: string;
   readonly requestId: string;
   readonly clientIp: string;
-  readonly params: Readonly<Record<string, string>>;
+  readonly params: Readonly<Record<P, string>>;
   readonly body: Buffer;
-  /** Set by the bearer-auth guard. */
-  auth: unknown;
 }
 
 export interface Reply {
@@ -35,10 +35,13 @@ export interface Reply {
   headers?: Readonly<Record<string, string>>;
 }
 
-export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
+export type Handler<P extends string = never> = (ctx: RequestContext<P>) => Reply | Promise<Reply>;
+
+/** The parameter names of a route pattern: `'/v1/admin/apps/{id}'` → `'id'`. */
+export type ParamNames<T extends string> = T extends `${string}{${infer N}}${infer R}` ? N | ParamNames<R> : never;
 
 export interface PipelineOptions {
-  router: Router<Handler>;
+  router: Router<Handler<string>>;
   logger: Logger;
   tls: boolean;
   trustedProxies: readonly Cidr[];
@@ -142,7 +145,7 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
           break;
       }
       endpoint = match.pattern;
-      const ctx: RequestContext = {
+      const ctx: RequestContext<string> = {
         req,
         method,
         path,
@@ -152,7 +155,6 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
         clientIp: clientIp(req, trustedProxies),
         params: match.params,
         body,
-        auth: undefined,
       };
       let result: Reply | Promise<Reply>;
       try {
@@ -170,16 +172,17 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
   };
 
   function errorReply(err: unknown, ctx: RequestContext): Reply {
-    if (err instanceof HttpError) {
-      if (err.status >= 500) logCause(err, ctx);
-      return problem(err.code, err.detail, ctx.path, ctx.requestId, err.headers);
+    if (err instanceof RequestError) {
+      if (err.code === 'internal_error' || err.code === 'service_unavailable') logCause(err, ctx);
+      const extra = err.retryAfter === undefined ? undefined : { 'Retry-After': String(err.retryAfter) };
+      return problem(err.code, err.detail, ctx.path, ctx.requestId, extra);
     }
     logCause(err, ctx);
     return problem('internal_error', 'internal error', ctx.path, ctx.requestId);
   }
 
   function logCause(err: unknown, ctx: RequestContext): void {
-    const cause = err instanceof HttpError ? err.cause : err;
+    const cause = err instanceof RequestError ? err.cause : err;
     const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause ?? 'unknown');
     logger.fail('HTTP', 'handler', 'request failed', `path=${ctx.path}`, `request_id=${ctx.requestId}`, `error=${text}`);
   }

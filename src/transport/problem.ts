@@ -1,10 +1,10 @@
 /**
- * RFC 7807 problem details: the one error type every layer throws. The `detail` is client-facing text; anything
- * that explains the failure internally goes in `cause`, which is logged and never sent.
+ * RFC 7807 problem details: how a `RequestError`'s code becomes a status and a body. `hint` is never emitted.
  */
+import type { ErrorCode } from '../errors.js';
 
-/** The closed set of error codes; each has exactly one HTTP status. */
-export const ERROR_STATUS = {
+/** Each error code's one HTTP status. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   invalid_ttl: 400,
   unauthorized: 401,
@@ -13,14 +13,14 @@ export const ERROR_STATUS = {
   scope_violation: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   conflict: 409,
   payload_too_large: 413,
+  headers_too_large: 431,
   rate_limited: 429,
   internal_error: 500,
   service_unavailable: 503,
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
+};
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -39,21 +39,6 @@ const TITLES: Record<number, string> = {
 
 export function statusTitle(status: number): string {
   return TITLES[status] ?? 'Error';
-}
-
-export class HttpError extends Error {
-  override readonly name = 'HttpError';
-  readonly status: number;
-  constructor(
-    readonly code: ErrorCode,
-    readonly detail: string,
-    options?: { cause?: unknown; headers?: Readonly<Record<string, string>> },
-  ) {
-    super(detail, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.status = ERROR_STATUS[code];
-    this.headers = options?.headers ?? {};
-  }
-  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** The wire shape, fields in the reference broker's order. `hint` is never emitted. */

@@ -1,11 +1,12 @@
 /**
  * Token buckets: a new key starts full and pays for its first request; tokens refill at `rate` per second up to
- * `burst`. Buckets that have refilled completely carry no information and are dropped by `prune`, and the map
- * has a hard cap so a flood of distinct keys cannot grow memory without bound.
+ * `burst`. Buckets that have refilled completely carry no information: the limiter drops them itself, once a
+ * minute, and the map has a hard cap so a flood of distinct keys cannot grow memory without bound.
  */
 export interface BucketOptions {
   rate: number; // tokens per second
   burst: number;
+  /** What a refused client is told to wait (`Retry-After`). */
   retryAfterSeconds: number;
   maxKeys?: number;
 }
@@ -14,6 +15,8 @@ interface Bucket {
   tokens: number;
   last: number; // ms
 }
+
+const PRUNE_EVERY_MS = 60_000;
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
@@ -26,6 +29,7 @@ export class RateLimiter {
   /** True when the request may proceed. */
   take(key: string, now = Date.now()): boolean {
     const { rate, burst } = this.options;
+    if (now - this.lastPrune >= PRUNE_EVERY_MS) this.prune(now);
     let b = this.buckets.get(key);
     if (b === undefined) {
       // A full map is pruned at most once a second: a flood of new keys must not buy a full scan per request.

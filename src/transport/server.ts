@@ -8,8 +8,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TlsMode } from '../config/config.js';
-import { goJson } from './json.js';
-import { problemBody, statusTitle, type ErrorCode } from './problem.js';
+import { goJson } from '../platform/go-json.js';
+import type { ErrorCode } from '../errors.js';
+import { problemBody, statusTitle } from './problem.js';
 import { newRequestId } from './request-id.js';
 
 /** TLS 1.2 suites (OpenSSL names): ECDHE with AES-GCM or ChaCha20-Poly1305 only. TLS 1.3 suites are all AEAD. */
@@ -102,18 +103,18 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, tls: bool
     socket.destroy();
     return;
   }
-  let status = 400;
-  const code: ErrorCode = 'invalid_request';
+  let code: ErrorCode = 'invalid_request';
   let detail = 'malformed HTTP request';
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
+    code = 'headers_too_large';
     detail = 'request header fields too large';
   } else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
+    code = 'request_timeout';
     detail = 'request not received in time';
   }
   const requestId = newRequestId();
-  const problem = { ...problemBody(code, detail, '', requestId), status, title: statusTitle(status) };
+  const problem = problemBody(code, detail, '', requestId);
+  const status = problem.status;
   const body = goJson(problem) + '\n';
   const head = [
     `HTTP/1.1 ${status} ${statusTitle(status)}`,

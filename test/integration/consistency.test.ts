@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { issueToken } from '../../src/services/services.js';
+import { issueToken } from '../../src/services/operations/tokens.js';
 import { jwtPayload, registerWith, startTestBroker } from '../helpers/broker.js';
 
 test('an app login racing a deregistration does not bring the app back', async (t) => {
@@ -34,7 +34,7 @@ test('a token of a non-agent subject is tracked before its signature is awaited'
   const s = b.handle.services;
   const now = Math.floor(Date.now() / 1000);
   const before = s.issued.live('admin', now).length;
-  const pending = issueToken(s, { sub: 'admin', scope: ['admin:audit:*'], ttl: 60 });
+  const pending = issueToken(s, s.begin(), { sub: 'admin', scope: ['admin:audit:*'], ttl: 60 });
   assert.equal(s.issued.live('admin', now).length, before + 1, 'visible while signing');
   await pending;
 });

@@ -4,7 +4,7 @@ import {
   createLogger,
   formatGoDuration,
   formatLogLine,
-  rfc3339Seconds,
+  logTimestamp,
   sanitizeLogText,
 } from '../../src/observability/log.js';
 import type { Logger } from '../../src/observability/log.js';
@@ -139,22 +139,22 @@ describe('default streams', () => {
   });
 });
 
-describe('rfc3339Seconds', () => {
+describe('logTimestamp', () => {
   it('formats a given date in UTC with whole seconds and Z', () => {
-    assert.equal(rfc3339Seconds(new Date('2026-04-10T12:00:00.999Z')), '2026-04-10T12:00:00Z');
-    assert.equal(rfc3339Seconds(new Date('2026-04-10T23:59:59.001+02:00')), '2026-04-10T21:59:59Z');
-    assert.equal(rfc3339Seconds(new Date(0)), '1970-01-01T00:00:00Z');
+    assert.equal(logTimestamp(new Date('2026-04-10T12:00:00.999Z')), '2026-04-10T12:00:00Z');
+    assert.equal(logTimestamp(new Date('2026-04-10T23:59:59.001+02:00')), '2026-04-10T21:59:59Z');
+    assert.equal(logTimestamp(new Date(0)), '1970-01-01T00:00:00Z');
   });
 
   it('follows the clock, changing exactly at second boundaries', (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.parse('2030-01-02T03:04:05.000Z') });
-    assert.equal(rfc3339Seconds(), '2030-01-02T03:04:05Z');
+    assert.equal(logTimestamp(), '2030-01-02T03:04:05Z');
     t.mock.timers.tick(999);
-    assert.equal(rfc3339Seconds(), '2030-01-02T03:04:05Z');
+    assert.equal(logTimestamp(), '2030-01-02T03:04:05Z');
     t.mock.timers.tick(1);
-    assert.equal(rfc3339Seconds(), '2030-01-02T03:04:06Z');
+    assert.equal(logTimestamp(), '2030-01-02T03:04:06Z');
     t.mock.timers.tick(3600_000);
-    assert.equal(rfc3339Seconds(), '2030-01-02T04:04:06Z');
+    assert.equal(logTimestamp(), '2030-01-02T04:04:06Z');
     t.mock.timers.reset();
   });
 

@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { auditHash, auditId, GENESIS_HASH, rfc3339Nano, sanitizeDetail } from '../../src/services/audit.js';
+import { sanitizeDetail } from '../../src/services/audit.js';
+import { auditHash, auditId, GENESIS_HASH } from '../../src/store/audit-chain.js';
+import { rfc3339Nano } from '../../src/platform/time.js';
 import { parseClaims, serializeClaims, type Claims } from '../../src/services/claims.js';
 import { chainHash, recordSigningText } from '../../src/services/delegation.js';
 import { covers, goList, isSubset, isValidScope, parseScope } from '../../src/services/scopes.js';
-import { parseRfc3339 } from '../../src/services/time.js';
-import { goJson } from '../../src/transport/json.js';
+import { parseRfc3339 } from '../../src/platform/time.js';
+import { goJson } from '../../src/platform/go-json.js';
 
 test('scope grammar: three non-empty parts, identifier may contain colons', () => {
   assert.deepEqual(parseScope('read:data:x:y'), { action: 'read', resource: 'data', identifier: 'x:y' });

@@ -1,5 +1,5 @@
 /** `awrit audit events` — the audit trail, filtered and paged, oldest first. */
-import { parseRfc3339 } from '../../services/time.js';
+import { parseRfc3339 } from '../../platform/time.js';
 import { int, objects, optStr, str } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable, truncate } from '../output.js';

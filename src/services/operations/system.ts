@@ -1,0 +1,42 @@
+/** Broker-wide operations: health and housekeeping. */
+import { LIMITS } from '../../config/limits.js';
+import type { Services } from '../services.js';
+
+export interface Health {
+  /** False while the last write to the store failed. */
+  ok: boolean;
+  uptimeSeconds: number;
+  /** Audit events in the database (the chain head's sequence number). */
+  auditEvents: number;
+}
+
+export function health(s: Services): Health {
+  return {
+    ok: s.store.healthy(),
+    uptimeSeconds: Math.floor((Date.now() - s.startedAt) / 1000),
+    auditEvents: s.audit.count,
+  };
+}
+
+/** While the last write failed, an empty commit probes the store, so health recovers as soon as the disk does. */
+export function probeStore(s: Services): void {
+  if (!s.store.healthy()) s.persister.commit([]).catch(() => undefined);
+}
+
+/** Drops what can no longer matter, in memory and in the store; returns what it dropped, by kind. */
+export async function housekeeping(s: Services): Promise<Record<string, number>> {
+  const nowMs = Date.now();
+  const now = Math.floor(nowMs / 1000);
+  const retention = LIMITS.agentRetentionSeconds;
+  const counts = {
+    nonces: s.nonces.prune(nowMs),
+    launch_tokens: s.launchTokens.prune(nowMs),
+    revocations: s.revocations.prune(now),
+    issued_tokens: s.issued.prune(now),
+    agents: s.agents.prune(now, retention),
+    cached_tokens: s.tokens.pruneCache(now),
+  };
+  await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: retention }], s.denials.flush(nowMs));
+  s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
+  return counts;
+}
