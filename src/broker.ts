@@ -21,10 +21,12 @@ import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { createPipeline } from './transport/pipeline.js';
 import { createTransport, TransportError } from './transport/server.js';
+import { AgentWritError } from './errors.js';
 
 /** Startup cannot continue; `message` is printed after `FATAL: `. */
-export class FatalError extends Error {
+export class FatalError extends AgentWritError {
   override readonly name = 'FatalError';
+  readonly code = 'AW_ERR_FATAL';
 }
 
 export interface BrokerOptions {

@@ -1,5 +1,5 @@
 /**
- * Writing the broker's config file (operator.md §1.2) the way the broker will accept it: a regular file owned by
+ * Writing the broker's config file (docs/internals.md, "Configuration file") the way the broker will accept it: a regular file owned by
  * the caller with mode 0600 (the broker skips files with any group/other bit), in directories created 0700.
  */
 import { randomBytes } from 'node:crypto';

@@ -25,10 +25,6 @@ export function int(o: Json, key: string): number {
   return v;
 }
 
-export function optInt(o: Json, key: string): number {
-  return o[key] === undefined || o[key] === null ? 0 : int(o, key);
-}
-
 export function bool(o: Json, key: string): boolean {
   const v = o[key];
   if (typeof v !== 'boolean') throw bad(`"${key}" is not a boolean`);

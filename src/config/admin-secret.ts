@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { digestsEqual } from '../crypto/secrets.js';
 
 export type AdminSecret = { kind: 'sha256'; digest: Buffer } | { kind: 'bcrypt'; hash: string };
 
@@ -30,6 +31,5 @@ export function adminSecretFrom(value: string): AdminSecret | null {
 
 /** Constant-time check of a presented secret against a `sha256` admin secret. */
 export function sha256SecretMatches(digest: Buffer, presented: string): boolean {
-  const candidate = sha256Utf8(presented);
-  return candidate.length === digest.length && timingSafeEqual(candidate, digest);
+  return digestsEqual(sha256Utf8(presented), digest);
 }

@@ -6,6 +6,7 @@ import { parseCidr } from './cidr.js';
 import type { Cidr } from './cidr.js';
 import { configFileCandidates, findConfigFile } from './config-file.js';
 import { parseGoInt } from './env-values.js';
+import { AgentWritError } from '../errors.js';
 
 export type { AdminSecret } from './admin-secret.js';
 export type { Cidr } from './cidr.js';
@@ -41,8 +42,9 @@ export interface Config {
 }
 
 /** Fatal configuration problem; the message is what follows `FATAL: ` on stderr. */
-export class ConfigError extends Error {
+export class ConfigError extends AgentWritError {
   override readonly name = 'ConfigError';
+  readonly code = 'AW_ERR_CONFIG';
 }
 
 export interface LoadConfigOptions {

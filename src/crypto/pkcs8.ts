@@ -1,7 +1,10 @@
 // PKCS#8 (RFC 5208 / RFC 5958) for Ed25519 keys as specified by RFC 8410. Only the DER needed for that one key
 // type is understood; anything else is reported by name so operators can tell what they pointed the broker at.
 
-export class Pkcs8Error extends Error {
+import { AgentWritError } from '../errors.js';
+
+export class Pkcs8Error extends AgentWritError {
+  readonly code = 'AW_ERR_PKCS8';
   constructor(
     message: string,
     /** Set when the structure is valid PKCS#8 but holds a key of another algorithm. */

@@ -3,10 +3,12 @@ import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from './ed25519.js';
 import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
+import { AgentWritError } from '../errors.js';
 import { decodeEd25519Pkcs8, encodeEd25519Pkcs8, Pkcs8Error } from './pkcs8.js';
 
 /** Every failure to obtain the signing key; the message is what the operator sees after `FATAL: signing key: `. */
-export class SigningKeyError extends Error {
+export class SigningKeyError extends AgentWritError {
+  readonly code = 'AW_ERR_SIGNING_KEY';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'SigningKeyError';

@@ -1,8 +1,9 @@
 /**
- * Revocation at four levels (http-api.md §11). A token is dead if its jti, its subject, its task or the root of
+ * Revocation at four levels (docs/internals.md, "Revocation"). A token is dead if its jti, its subject, its task or the root of
  * its delegation chain is revoked. Entries carry the time after which no token they match can still be alive,
  * so housekeeping can drop them; agent, task and chain entries never expire (fail closed).
  */
+import { sqliteSeconds, sqliteTimestamp } from '../platform/time.js';
 import type { RevocationLevel, RevocationRow } from '../store/store.js';
 import { isAgentSubject, type Claims } from './claims.js';
 
@@ -10,17 +11,6 @@ export const REVOCATION_LEVELS: readonly RevocationLevel[] = ['token', 'agent', 
 
 export function isRevocationLevel(v: string): v is RevocationLevel {
   return (REVOCATION_LEVELS as readonly string[]).includes(v);
-}
-
-/** `revoked_at` as unix seconds; an unreadable value counts as the end of time (fail closed). */
-function sqliteSeconds(ts: string): number {
-  const ms = Date.parse(ts.replace(' ', 'T') + (ts.endsWith('Z') ? '' : 'Z'));
-  return Number.isNaN(ms) ? Number.MAX_SAFE_INTEGER : Math.floor(ms / 1000);
-}
-
-/** SQLite CURRENT_TIMESTAMP shape, as the reference's `revoked_at` column holds. */
-export function sqliteTimestamp(ms = Date.now()): string {
-  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 }
 
 export class Revocations {

@@ -8,7 +8,7 @@ import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
 import { RequestError } from '../errors.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { jwkThumbprint } from '../crypto/ed25519.js';
-import { checkHeader, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
+import { checkHeader, encodeCompactJws, encodeSigningInput, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
 import { randomHex } from '../crypto/secrets.js';
 import { parseClaims, serializeClaims, type Claims, type DelegRecord } from './claims.js';
 import { VerifiedTokenCache } from './verified-cache.js';
@@ -58,7 +58,7 @@ export class TokenService {
   readonly kid: string;
   private readonly kids: ReadonlySet<string>;
   private readonly cache: VerifiedTokenCache;
-  private readonly headerB64: string;
+  private readonly header: string;
 
   constructor(
     private readonly key: Ed25519KeyPair,
@@ -71,7 +71,7 @@ export class TokenService {
     this.kid = jwkThumbprint(key.publicKey);
     this.kids = new Set([this.kid]);
     this.cache = new VerifiedTokenCache(cacheSize);
-    this.headerB64 = encodeBase64Url(Buffer.from(jwtHeaderJson(this.kid)));
+    this.header = jwtHeaderJson(this.kid);
   }
 
   /** `requested ≤ 0 → AA_DEFAULT_TTL`, then the AA_MAX_TTL clamp when it is positive. */
@@ -113,9 +113,9 @@ export class TokenService {
 
   /** Signs prepared claims; the token is cached as verified, so this process never verifies it with Ed25519. */
   async signClaims(claims: Claims): Promise<Issued> {
-    const signingInput = `${this.headerB64}.${encodeBase64Url(Buffer.from(serializeClaims(claims)))}`;
+    const signingInput = encodeSigningInput(this.header, serializeClaims(claims));
     const signature = await this.pool.sign(Buffer.from(signingInput), this.key.secretKey);
-    const token = `${signingInput}.${encodeBase64Url(signature)}`;
+    const token = encodeCompactJws(signingInput, signature);
     const cacheKey = VerifiedTokenCache.keyOf(token);
     this.cache.set(cacheKey, claims);
     this.events.issued(claims.scope?.[0] ?? 'none');

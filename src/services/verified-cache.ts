@@ -4,7 +4,7 @@ import type { Claims } from './claims.js';
 /**
  * Tokens whose signature is known good, keyed by a hash of the whole token, so a token this process issued (or
  * already verified once) never costs an Ed25519 verify again. Only the signature check is cached: expiry,
- * issuer and revocation are evaluated on every use. Bounded; entries leave at `exp`; cleared on key change.
+ * issuer and revocation are evaluated on every use. Bounded; entries leave at `exp`.
  */
 export class VerifiedTokenCache {
   private readonly entries = new Map<string, Claims>();

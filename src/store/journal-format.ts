@@ -1,4 +1,5 @@
 import { crc32 } from './crc32.js';
+import { AgentWritError } from '../errors.js';
 
 /**
  * Journal file layout: a 16-byte magic header, then records
@@ -27,8 +28,9 @@ export interface JournalScan {
   headerMissing: boolean;
 }
 
-export class JournalCorruptError extends Error {
+export class JournalCorruptError extends AgentWritError {
   override readonly name = 'JournalCorruptError';
+  readonly code = 'AW_ERR_JOURNAL_CORRUPT';
 }
 
 export function encodeRecord(seq: number, payload: Buffer): Buffer {

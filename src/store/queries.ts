@@ -187,10 +187,6 @@ const EQUALITY_INDEX = {
 const SORT_LIMIT = 5000;
 const TOTALS_CACHED = 256;
 
-/**
- * Audit totals by filter. Rows are only ever appended (with growing rowids) while the worker runs, so a count stays
- * exact when extended by the rows past the rowid it was taken at — an index range seek, not a rescan.
- */
 /** A filter's match count through `rowid`, and the smallest matching rowid (null while nothing matches). */
 interface Totals {
   n: number;
@@ -198,6 +194,10 @@ interface Totals {
   first: number | null;
 }
 
+/**
+ * Audit totals by filter. Rows are only ever appended (with growing rowids) while the worker runs, so a count stays
+ * exact when extended by the rows past the rowid it was taken at — an index range seek, not a rescan.
+ */
 export class AuditTotals {
   private readonly counts = new Map<string, Totals>();
 

@@ -10,12 +10,14 @@ import { auditHead, establishAuditState, loadApps } from './queries.js';
 import { ensureSchema, readLastSeq } from './schema.js';
 import { timestampKey } from './timestamps.js';
 import { parseBatch } from './batch-codec.js';
+import { AgentWritError } from '../errors.js';
 
 export type Log = (level: 'ok' | 'warn' | 'fail', message: string, ...ctx: string[]) => void;
 
 /** Anything that must stop the broker from starting; the message names the file. */
-export class RecoveryError extends Error {
+export class RecoveryError extends AgentWritError {
   override readonly name = 'RecoveryError';
+  readonly code = 'AW_ERR_RECOVERY';
 }
 
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');

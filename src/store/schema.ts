@@ -1,6 +1,6 @@
 import type { Database } from 'sql.js';
 
-/** The Go broker's DDL (http-api.md §18.2), verbatim, so a database written by either broker opens in the other. */
+/** The Go broker's DDL (docs/internals.md, "Database compatibility"), verbatim, so a database written by either broker opens in the other. */
 const GO_SCHEMA = `
 CREATE TABLE IF NOT EXISTS audit_events (
   id TEXT PRIMARY KEY,

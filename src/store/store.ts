@@ -7,6 +7,8 @@
  * is exactly the state after the last batch whose promise resolved.
  */
 
+import { AgentWritError } from '../errors.js';
+
 export type RevocationLevel = 'token' | 'agent' | 'task' | 'chain';
 
 /** One row of `audit_events` (Go broker columns, plus `seq` for numeric ordering past evt-999999). */
@@ -151,11 +153,13 @@ export interface Store {
 }
 
 /** The database or journal cannot be opened or is corrupt: the broker must refuse to start. */
-export class StoreOpenError extends Error {
+export class StoreOpenError extends AgentWritError {
   override readonly name = 'StoreOpenError';
+  readonly code = 'AW_ERR_STORE_OPEN';
 }
 
 /** A commit failed; nothing of the batch is durable. */
-export class StoreWriteError extends Error {
+export class StoreWriteError extends AgentWritError {
   override readonly name = 'StoreWriteError';
+  readonly code = 'AW_ERR_STORE_WRITE';
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { cidrContains, parseIpBytes, type Cidr } from '../config/cidr.js';
+import { anyCidrContains, parseIpBytes, type Cidr } from '../config/cidr.js';
 
 /**
  * The address rate limits are keyed on. X-Forwarded-For is believed only when the socket peer is a trusted
@@ -9,20 +9,16 @@ import { cidrContains, parseIpBytes, type Cidr } from '../config/cidr.js';
  */
 export function clientIp(req: IncomingMessage, trusted: readonly Cidr[]): string {
   const peer = normalize(req.socket.remoteAddress ?? '');
-  if (trusted.length === 0 || !isTrusted(peer, trusted)) return peer;
+  if (trusted.length === 0 || !anyCidrContains(trusted, peer)) return peer;
   const header = req.headers['x-forwarded-for'];
   if (header === undefined) return peer;
   const hops = (Array.isArray(header) ? header.join(',') : header).split(',');
   for (let i = hops.length - 1; i >= 0; i--) {
     const hop = normalize((hops[i] as string).trim());
     if (isIP(hop) === 0) return peer;
-    if (!isTrusted(hop, trusted)) return hop;
+    if (!anyCidrContains(trusted, hop)) return hop;
   }
   return peer;
-}
-
-function isTrusted(ip: string, trusted: readonly Cidr[]): boolean {
-  return trusted.some((c) => cidrContains(c, ip));
 }
 
 function normalize(ip: string): string {

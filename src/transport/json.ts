@@ -6,6 +6,8 @@
  * trailing non-whitespace after the JSON value and invalid UTF-8 — both only ever come from broken clients.
  */
 
+import { AgentWritError } from '../errors.js';
+
 export type FieldType = 'string' | 'int' | 'bool' | 'strings';
 type FieldValue<T extends FieldType> = T extends 'string'
   ? string
@@ -16,8 +18,9 @@ type FieldValue<T extends FieldType> = T extends 'string'
       : string[];
 export type Decoded<S extends Record<string, FieldType>> = { [K in keyof S]?: FieldValue<S[K]> };
 
-export class DecodeError extends Error {
+export class DecodeError extends AgentWritError {
   override readonly name = 'DecodeError';
+  readonly code = 'AW_ERR_JSON_DECODE';
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

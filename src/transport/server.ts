@@ -12,6 +12,7 @@ import { goJson } from '../platform/go-json.js';
 import type { ErrorCode } from '../errors.js';
 import { problemBody, statusTitle } from './problem.js';
 import { newRequestId } from './request-id.js';
+import { AgentWritError } from '../errors.js';
 
 /** TLS 1.2 suites (OpenSSL names): ECDHE with AES-GCM or ChaCha20-Poly1305 only. TLS 1.3 suites are all AEAD. */
 export const TLS12_CIPHERS = [
@@ -39,8 +40,9 @@ export interface TransportOptions {
   clientCaPath: string;
 }
 
-export class TransportError extends Error {
+export class TransportError extends AgentWritError {
   override readonly name = 'TransportError';
+  readonly code = 'AW_ERR_TRANSPORT';
 }
 
 function readPem(path: string, what: string): Buffer {

@@ -5,7 +5,7 @@ import { hashSync } from 'bcryptjs';
 import { CryptoPool } from '../../src/crypto/crypto-pool.js';
 import {
   clientSecretNeedsRehash,
-  constantTimeEqualStrings,
+  digestsEqual,
   DUMMY_CLIENT_SECRET_HASH,
   hashClientSecret,
   isBcryptHash,
@@ -28,13 +28,13 @@ describe('hashing helpers', () => {
     assert.notEqual(randomHex(16), randomHex(16));
   });
 
-  it('constantTimeEqualStrings compares whole values of any length', () => {
-    assert.equal(constantTimeEqualStrings('secret', 'secret'), true);
-    assert.equal(constantTimeEqualStrings('secret', 'secreT'), false);
-    assert.equal(constantTimeEqualStrings('secret', 'secret1'), false);
-    assert.equal(constantTimeEqualStrings('', ''), true);
-    assert.equal(constantTimeEqualStrings('', 'a'), false);
-    assert.equal(constantTimeEqualStrings('é', 'e\u0301'), false);
+  it('digestsEqual compares whole digests, any difference or length mismatch is unequal', () => {
+    const d = (t: string): Buffer => createHash('sha256').update(t).digest();
+    assert.equal(digestsEqual(d('secret'), d('secret')), true);
+    assert.equal(digestsEqual(d('secret'), d('secreT')), false);
+    assert.equal(digestsEqual(d('é'), d('e\u0301')), false);
+    assert.equal(digestsEqual(d('secret'), d('secret').subarray(0, 31)), false);
+    assert.equal(digestsEqual(new Uint8Array(0), new Uint8Array(0)), true);
   });
 
   it('isBcryptHash follows the Go broker rule', () => {

@@ -20,7 +20,7 @@ function defaultPath(env: Env): string {
   return ETC_CONFIG;
 }
 
-/** The file a broker started with this environment would read (its search order, operator.md §1.2). */
+/** The file a broker started with this environment would read (its search order: docs/internals.md, "Configuration file"). */
 function brokerWouldRead(env: Env): string | undefined {
   const candidates = [env.AA_CONFIG_PATH, ETC_CONFIG, nonEmpty(env.HOME) ? join(env.HOME, '.broker', 'config') : undefined];
   return candidates.filter(nonEmpty).find((p) => existsSync(p));
