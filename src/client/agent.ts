@@ -21,6 +21,11 @@ export interface DelegateOptions {
   scope: string[];
   /** Lifetime in seconds (the broker defaults to 60 and never outlives this agent's token). */
   ttl?: number;
+  /**
+   * Delegate with this token instead of the agent's own, e.g. a token another agent delegated to this one, so
+   * the chain grows by a hop.
+   */
+  token?: string;
 }
 
 function bearer(token: string): { Authorization: string } {
@@ -111,7 +116,7 @@ export class Agent {
     if (opts.ttl !== undefined && (!Number.isInteger(opts.ttl) || opts.ttl <= 0)) throw new ConfigurationError('ttl must be a positive integer');
     const body: Record<string, unknown> = { delegate_to: opts.delegateTo, scope: opts.scope };
     if (opts.ttl !== undefined) body['ttl'] = opts.ttl;
-    const res = await this.#transport.request({ method: 'POST', path: '/v1/delegate', token: this.#accessToken, body });
+    const res = await this.#transport.request({ method: 'POST', path: '/v1/delegate', token: opts.token ?? this.#accessToken, body });
     const answer = asObject(res.json, 'delegate answer');
     const accessToken = str(answer, 'access_token');
     const chain = Array.isArray(answer['delegation_chain']) ? answer['delegation_chain'] : [];

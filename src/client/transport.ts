@@ -47,6 +47,8 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 
 export class Transport {
   readonly baseUrl: URL;
+  /** The broker URL's path without a trailing slash ('' for a broker at the root). */
+  private readonly prefix: string;
   private readonly agent: http.Agent;
   private readonly timeoutMs: number;
   private readonly isTls: boolean;
@@ -71,7 +73,7 @@ export class Transport {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigurationError('timeoutMs must be a positive number');
     this.timeoutMs = timeoutMs;
-    url.pathname = url.pathname.replace(/\/+$/, '');
+    this.prefix = url.pathname.replace(/\/+$/, '');
     url.search = '';
     url.hash = '';
     this.baseUrl = url;
@@ -123,7 +125,7 @@ export class Transport {
         protocol: this.baseUrl.protocol,
         hostname: this.baseUrl.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: this.baseUrl.port,
-        path: this.baseUrl.pathname + spec.path,
+        path: this.prefix + spec.path,
         method: spec.method,
         headers,
         // The retry after a stale pooled socket goes on a connection of its own, so it cannot meet another one.
@@ -132,7 +134,12 @@ export class Transport {
       const timer = setTimeout(() => fail(new TransportError('timeout', `no answer from the broker within ${this.timeoutMs} ms`)), this.timeoutMs);
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (!fresh && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return fail(new StaleSocket());
-        fail(networkError(err));
+        const mapped = networkError(err);
+        // The usual cause of a dropped handshake at an mTLS broker is a missing client certificate: say so.
+        if (this.isTls && this.tls.cert === undefined && (mapped.reason === 'tls' || err.code === 'ECONNRESET')) {
+          return fail(new TransportError('tls', `${mapped.message}; the broker may require a client certificate (tls.cert and tls.key)`, { cause: err }));
+        }
+        fail(mapped);
       });
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
