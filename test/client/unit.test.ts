@@ -1,6 +1,7 @@
 /** Scope rule, error mapping, secrets in errors, transport failures and app-token reuse timing. */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { test } from 'node:test';
@@ -194,4 +195,28 @@ test('app auth rate limit surfaces as RateLimitError with Retry-After', async (t
   assert.equal(last.status, 429);
   assert.equal(last.errorCode, 'rate_limited');
   assert.equal(last.retryAfter, 60);
+});
+
+test('connections are kept alive and reused across calls', async (t) => {
+  // A plain HTTP server answering like the validate route, counting the TCP connections it accepts.
+  let connections = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ valid: false, error: 'token is invalid or expired' }));
+    });
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  for (let i = 0; i < 5; i++) assert.equal((await validate(url, 'a.b.c')).valid, false);
+  const app = new AgentWritApp({ brokerUrl: url, clientId: 'c', clientSecret: 's' });
+  for (let i = 0; i < 5; i++) assert.equal((await app.validate('a.b.c')).valid, false);
+  app.close();
+  assert.equal(connections, 2, 'one connection for the shared validate() transport, one for the app');
 });
