@@ -1,6 +1,7 @@
 /** Scope rule, error mapping, secrets in errors, transport failures and app-token reuse timing. */
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
 import { inspect } from 'node:util';
@@ -21,6 +22,19 @@ import { problemError } from '../../src/client/transport.js';
 import { redact } from '../../src/client/redact.js';
 import { isSubset, isValidScope as brokerIsValidScope } from '../../src/services/scopes.js';
 import { auditCount, brokerWithApp } from './support.js';
+
+test('the SDK imports only Node built-ins and its own modules', () => {
+  const dir = new URL('../../src/client/', import.meta.url);
+  const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.includes('index.ts'));
+  for (const f of files) {
+    const text = readFileSync(new URL(f, dir), 'utf8');
+    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+'([^']+)'|import\(\s*'([^']+)'/g)) {
+      const spec = (m[1] ?? m[2]) as string;
+      assert.ok(spec.startsWith('node:') || /^\.\/[a-z-]+\.js$/.test(spec), `${f} imports ${spec}`);
+    }
+  }
+});
 
 test('scopeIsSubset decides exactly as the broker does', () => {
   const cases: Array<[string[], string[], boolean]> = [
