@@ -1,6 +1,6 @@
 /** An agent registered with the broker: its identity, its current token, and the calls an agent makes itself. */
-import { inspect } from 'node:util';
 import { AgentReleasedError, AuthenticationError, ConfigurationError } from './errors.js';
+import { inspectAsJson } from './inspect.js';
 import type { Transport } from './transport.js';
 import type { DelegatedToken, DelegationRecord } from './types.js';
 import { asObject, num, str } from './wire.js';
@@ -51,6 +51,7 @@ export class Agent {
     this.scope = Object.freeze([...state.scope]);
     this.#accessToken = state.accessToken;
     this.#expiresIn = state.expiresIn;
+    inspectAsJson(this, 'Agent');
   }
 
   /** The current token (it changes on renew()). */
@@ -138,9 +139,6 @@ export class Agent {
     return { agentId: this.agentId, orchId: this.orchId, taskId: this.taskId, scope: this.scope, released: this.#released };
   }
 
-  [inspect.custom](): string {
-    return `Agent ${inspect(this.toJSON())}`;
-  }
 
   toString(): string {
     return `Agent(${this.agentId})`;

@@ -3,9 +3,9 @@
  * shortly before it expires; concurrent callers share one authentication (the broker rate-limits app auth).
  */
 import type { KeyObject } from 'node:crypto';
-import { inspect } from 'node:util';
 import { Agent } from './agent.js';
 import { AuthenticationError, ConfigurationError, TransportError } from './errors.js';
+import { inspectAsJson } from './inspect.js';
 import { decodeJws } from './jwt.js';
 import { agentPrivateKey, rawPublicKeyBase64, signNonce } from './keys.js';
 import { Transport, type TlsOptions } from './transport.js';
@@ -64,6 +64,7 @@ export class AgentWritApp {
     this.clientId = opts.clientId;
     this.#clientSecret = opts.clientSecret;
     this.#clock = opts.clock ?? Date.now;
+    inspectAsJson(this, 'AgentWritApp');
   }
 
   /** Registers a new agent: launch token → challenge → Ed25519 signature over the nonce → register. */
@@ -187,7 +188,4 @@ export class AgentWritApp {
     return { brokerUrl: this.brokerUrl, clientId: this.clientId };
   }
 
-  [inspect.custom](): string {
-    return `AgentWritApp ${inspect(this.toJSON())}`;
-  }
 }

@@ -136,8 +136,8 @@ export class Transport {
         if (!fresh && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return fail(new StaleSocket());
         const mapped = networkError(err);
         // The usual cause of a dropped handshake at an mTLS broker is a missing client certificate: say so.
-        if (this.isTls && this.tls.cert === undefined && (mapped.reason === 'tls' || err.code === 'ECONNRESET')) {
-          return fail(new TransportError('tls', `${mapped.message}; the broker may require a client certificate (tls.cert and tls.key)`, { cause: err }));
+        if (this.isTls && this.tls.cert === undefined && PEER_REFUSED.test(err.code ?? '')) {
+          return fail(new TransportError('tls', `TLS handshake refused by the broker (${err.code}); it may require a client certificate (tls.cert and tls.key)`, { cause: err }));
         }
         fail(mapped);
       });
@@ -176,11 +176,13 @@ export class Transport {
 
 class StaleSocket extends Error {}
 
+const TLS_CODES = /^(ERR_TLS_|ERR_SSL_)|CERT|SSL|TLS|^EPROTO$|^UNABLE_TO_VERIFY_LEAF_SIGNATURE$/;
+/** The peer dropped the handshake (as opposed to the client distrusting the broker's certificate). */
+const PEER_REFUSED = /ALERT|HANDSHAKE_FAILURE|^EPROTO$|^ECONNRESET$/;
+
 function networkError(err: NodeJS.ErrnoException): TransportError {
   const code = err.code ?? '';
-  if (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SSL|TLS/.test(code) || code === 'EPROTO' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'SELF_SIGNED_CERT_IN_CHAIN') {
-    return new TransportError('tls', `TLS handshake with the broker failed (${code})`, { cause: err });
-  }
+  if (TLS_CODES.test(code)) return new TransportError('tls', `TLS handshake with the broker failed (${code})`, { cause: err });
   return new TransportError('connection', `cannot reach the broker (${code || err.message})`, { cause: err });
 }
 
