@@ -2,9 +2,11 @@
  * Bearer authentication and scope requirements (http-api.md §2.1), as wrappers around handlers. Every failure is
  * audited and answered with the generic texts; the specific reason goes only to the audit detail.
  */
+import { anonymousLane, type VerifyLane } from '../crypto/verify-lanes.js';
 import type { Claims } from '../services/claims.js';
 import { isSubset } from '../services/scopes.js';
 import { persistDenial, type Services } from '../services/services.js';
+import { rateLimitKey } from '../transport/client-ip.js';
 import type { Handler, RequestContext } from '../transport/pipeline.js';
 import { HttpError } from '../transport/problem.js';
 
@@ -18,6 +20,11 @@ export interface Auth {
 
 export function authOf(ctx: RequestContext): Auth {
   return ctx.auth as Auth;
+}
+
+/** Anyone can present a token: its verification shares the anonymous lane, keyed like the rate limits. */
+export function verificationLane(ctx: RequestContext): VerifyLane {
+  return anonymousLane(rateLimitKey(ctx.clientIp));
 }
 
 interface BearerOptions {
@@ -63,7 +70,7 @@ export function bearer(s: Services, handler: Handler, options: BearerOptions = {
       return deny('invalid authorization scheme', 'token_auth_failed', 'invalid authorization scheme');
     }
     const token = header.slice(BEARER.length);
-    const v = await s.tokens.verify(token);
+    const v = await s.tokens.verify(token, verificationLane(ctx));
     let revoked = false;
     if (!v.ok) {
       if (v.reason === 'token has been revoked' && v.claims !== undefined) {

@@ -5,6 +5,7 @@
  */
 import { decodeBase64Std } from '../crypto/base64.js';
 import { isWeakPublicKey } from '../crypto/ed25519.js';
+import { PAID_LANE } from '../crypto/verify-lanes.js';
 import { goList, isSubset } from '../services/scopes.js';
 import { isValidSegment, newAgentId } from '../services/spiffe.js';
 import { issueToken, persist, type Services } from '../services/services.js';
@@ -87,7 +88,7 @@ async function attempt(s: Services, b: ReturnType<typeof readJson<typeof SCHEMA>
   if (nonceState === 'consumed') throw new HttpError('unauthorized', 'nonce: nonce already consumed');
 
   // The signed message is the nonce's 32 raw bytes, not its hex text.
-  const good = await shedWhenBusy(s.pool.verify(Buffer.from(nonce, 'hex'), signature, publicKey));
+  const good = await shedWhenBusy(s.pool.verify(Buffer.from(nonce, 'hex'), signature, publicKey, PAID_LANE));
   if (!good) throw new HttpError('unauthorized', 'nonce signature verification failed');
   // Re-checked after the await: the launch token may have expired, or its app been deregistered, meanwhile.
   if (Date.now() > lt.expires_at) throw new HttpError('unauthorized', 'launch token: launch token expired');

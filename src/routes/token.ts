@@ -5,14 +5,14 @@ import type { Mutation } from '../store/store.js';
 import type { Handler } from '../transport/pipeline.js';
 import { HttpError } from '../transport/problem.js';
 import { readJson } from './body.js';
-import { authOf } from './guard.js';
+import { authOf, verificationLane } from './guard.js';
 
 /** Resource servers ask whether a token is good. Always 200 for a well-formed request; failures are generic. */
 export function validate(s: Services): Handler {
   return async (ctx) => {
     const b = readJson(ctx, { token: 'string' });
     if (!b.token) throw new HttpError('invalid_request', 'token field is required');
-    const v = await s.tokens.verify(b.token);
+    const v = await s.tokens.verify(b.token, verificationLane(ctx));
     if (v.ok && s.tokens.audienceOk(v.claims)) return { status: 200, json: { valid: true, claims: v.claims } };
     const reason = v.ok ? 'audience mismatch' : v.reason;
     s.logger.warn('VALIDATE', 'hdl', 'token verification failed', `err=${reason}`, `request_id=${ctx.requestId}`);
