@@ -55,7 +55,7 @@ const HOUSEKEEPING_MS = 60_000;
  * Whether the native engine signs and verifies on the event loop rather than in the workers: chosen by
  * measurement under concurrency (docs/performance.md, "Ed25519 engines"). tweetnacl always runs in the workers.
  */
-const ED25519_INLINE = false;
+const ED25519_INLINE = true;
 const HEALTH_PROBE_MS = 5_000;
 const DRAIN_MS = 10_000;
 
