@@ -51,11 +51,7 @@ export interface BrokerHandle {
 }
 
 const HOUSEKEEPING_MS = 60_000;
-/**
- * Whether the native engine signs and verifies on the event loop rather than in the workers: chosen by
- * measurement under concurrency (docs/performance.md, "Ed25519 engines"). tweetnacl always runs in the workers.
- */
-const ED25519_INLINE = true;
+
 const HEALTH_PROBE_MS = 5_000;
 const DRAIN_MS = 10_000;
 
@@ -78,7 +74,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     throw err;
   }
   const ownPool = opts.pool === undefined;
-  const pool = opts.pool ?? new CryptoPool({ engine: config.ed25519, inlineEd25519: ED25519_INLINE });
+  const pool = opts.pool ?? new CryptoPool({ engine: config.ed25519 });
   if (pool.engine !== config.ed25519) throw new FatalError(`crypto pool runs ed25519=${pool.engine}, AA_ED25519 asks for ${config.ed25519}`);
   logger.ok('BROKER', 'main', 'signing key loaded', `path=${config.signingKeyPath}, kid=${jwkThumbprint(keyPair.publicKey)}, ed25519=${pool.engine}`);
 

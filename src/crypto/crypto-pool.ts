@@ -43,8 +43,10 @@ export interface CryptoPoolOptions {
   size?: number;
   engine?: Ed25519EngineName;
   /**
-   * Run Ed25519 on the event loop instead of the workers (only the native engine is fast enough for that; see
-   * docs/performance.md for the measurement). bcrypt always runs on the workers.
+   * Run Ed25519 on the event loop instead of the workers. Default: yes for the native engine, whose operations
+   * cost less on the loop than the round trip to a worker does (measured under concurrency, see
+   * docs/performance.md); never for tweetnacl, whose milliseconds would stall every other request. bcrypt always
+   * runs on the workers.
    */
   inlineEd25519?: boolean;
   /** Overrides of the verification lane bounds (defaults scale with the pool size). */
@@ -79,7 +81,7 @@ export class CryptoPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`crypto pool size must be a positive integer`);
     this.engine = options.engine ?? DEFAULT_ED25519_ENGINE;
     this.ed25519 = ed25519Engine(this.engine);
-    this.inlineEd25519 = (options.inlineEd25519 ?? false) && this.engine === 'native';
+    this.inlineEd25519 = (options.inlineEd25519 ?? true) && this.engine === 'native';
     this.lanes = new VerifyLanes({ ...defaultLaneLimits(size), ...options.lanes });
     for (let i = 0; i < size; i++) this.slots.push({ worker: null, pending: new Map(), load: 0 });
   }

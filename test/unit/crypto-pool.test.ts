@@ -29,8 +29,13 @@ function sOf(signature: Uint8Array): bigint {
   return s;
 }
 
-for (const engine of ED25519_ENGINES) describe(`CryptoPool (ed25519=${engine})`, () => {
-  const pool = new CryptoPool({ size: 2, engine });
+const MODES = [
+  ...ED25519_ENGINES.map((engine) => ({ engine, inlineEd25519: false })),
+  { engine: 'native' as const, inlineEd25519: true },
+];
+for (const mode of MODES) describe(`CryptoPool (ed25519=${mode.engine}, ${mode.inlineEd25519 ? 'on the event loop' : 'in workers'})`, () => {
+  const pool = new CryptoPool({ size: 2, ...mode });
+  it('runs Ed25519 where it was asked to', () => assert.equal(pool.inlineEd25519, mode.inlineEd25519));
   after(() => pool.close());
 
   it('verify agrees with verifyDetached on valid, invalid, malleable and mis-sized input', async () => {
@@ -101,7 +106,7 @@ for (const engine of ED25519_ENGINES) describe(`CryptoPool (ed25519=${engine})`,
 
 describe('CryptoPool lifecycle', () => {
   it('rejects in-flight and later calls after close()', async () => {
-    const pool = new CryptoPool({ size: 1 });
+    const pool = new CryptoPool({ size: 1, inlineEd25519: false });
     const inFlight = assert.rejects(pool.bcryptHash('x', 12), CryptoPoolClosedError);
     await pool.close();
     await inFlight;
@@ -114,7 +119,7 @@ describe('CryptoPool lifecycle', () => {
   });
 
   it('rejects the jobs of a worker that dies and replaces it', async () => {
-    const pool = new CryptoPool({ size: 1 });
+    const pool = new CryptoPool({ size: 1, inlineEd25519: false });
     try {
       assert.equal(await pool.verify(msg, sig, kp.publicKey, PAID_LANE), true);
       const slow = assert.rejects(pool.bcryptHash('x', 12), /crypto worker exited/);

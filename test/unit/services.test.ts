@@ -52,7 +52,7 @@ test('a failed group commit undoes newest first and rewinds the audit chain', as
 });
 
 test('the crypto pool sheds only the anonymous client over its share, never registration or signatures', async () => {
-  const pool = new CryptoPool({ size: 1, lanes: { perClient: 2 } });
+  const pool = new CryptoPool({ size: 1, inlineEd25519: false, lanes: { perClient: 2 } });
   try {
     const msg = Buffer.alloc(32, 1);
     const sig = Buffer.alloc(64, 0);
