@@ -18,7 +18,8 @@ const publicKeys = new Map<string, KeyObject>();
 
 function privateKeyOf(secretKey: Uint8Array): KeyObject {
   const seed = Buffer.from(secretKey.buffer, secretKey.byteOffset, 32);
-  const id = seed.toString('latin1');
+  // Keyed by the public half, so no copy of the seed lingers in an immutable string.
+  const id = Buffer.from(secretKey.buffer, secretKey.byteOffset + 32, 32).toString('latin1');
   let key = privateKeys.get(id);
   if (key === undefined) {
     key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
