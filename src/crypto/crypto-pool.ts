@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
 import { DEFAULT_ED25519_ENGINE, ed25519Engine, type Ed25519Engine, type Ed25519EngineName } from './ed25519-engine.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './ed25519.js';
-import { CryptoPoolBusyError, VerifyLanes, type LaneLimits, type VerifyLane } from './verify-lanes.js';
+import { VerifyLanes, type LaneLimits, type VerifyLane } from './verify-lanes.js';
 import { createModuleWorker } from '../platform/module-worker.js';
 
 export { CryptoPoolBusyError } from './verify-lanes.js';
