@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.js';
 import { startupWarnings } from './config/config.js';
 import { CryptoPool } from './crypto/crypto-pool.js';
+import { PAID_LANE } from './crypto/verify-lanes.js';
+import { jwkThumbprint } from './crypto/ed25519.js';
 import { loadOrCreateSigningKey, SigningKeyError } from './crypto/signing-key-file.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
@@ -34,7 +36,7 @@ export interface BrokerOptions {
   /** Plain lines (banner, seed tokens); default stdout. */
   print?: (line: string) => void;
   metrics?: Metrics;
-  /** A crypto pool to use instead of starting one (it is then not closed with the broker). */
+  /** A crypto pool to use instead of starting one (it is then not closed with the broker); same engine required. */
   pool?: CryptoPool;
   /** Housekeeping period; tests shorten it. */
   housekeepingMs?: number;
@@ -52,6 +54,7 @@ export interface BrokerHandle {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+
 const HEALTH_PROBE_MS = 5_000;
 const DRAIN_MS = 10_000;
 
@@ -73,7 +76,10 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     if (err instanceof SigningKeyError) throw new FatalError(`signing key: ${err.message}`);
     throw err;
   }
-  logger.ok('BROKER', 'main', 'signing key loaded', `path=${config.signingKeyPath}`);
+  const ownPool = opts.pool === undefined;
+  const pool = opts.pool ?? new CryptoPool({ engine: config.ed25519 });
+  if (pool.engine !== config.ed25519) throw new FatalError(`crypto pool runs ed25519=${pool.engine}, AA_ED25519 asks for ${config.ed25519}`);
+  logger.ok('BROKER', 'main', 'signing key loaded', `path=${config.signingKeyPath}, kid=${jwkThumbprint(keyPair.publicKey)}, ed25519=${pool.engine}`);
 
   let store: Store;
   try {
@@ -91,10 +97,12 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   }
   logger.ok('BROKER', 'main', 'database initialized', `path=${config.dbPath}`);
 
-  const ownPool = opts.pool === undefined;
-  const pool = opts.pool ?? new CryptoPool();
-  // In the background: the broker is serving (and healthy) while the workers warm up.
-  if (ownPool) warmUp(pool, keyPair.secretKey, keyPair.publicKey).catch(() => undefined);
+  // In the background: the broker is serving (and healthy) while the workers warm up. Inline Ed25519 needs no
+  // workers until the first bcrypt; they start then.
+  if (ownPool && !pool.inlineEd25519) {
+    pool.start();
+    warmUp(pool, keyPair.secretKey, keyPair.publicKey).catch(() => undefined);
+  }
   const closePool = (): Promise<void> => (ownPool ? pool.close() : Promise.resolve());
   let services: Services;
   try {
@@ -213,7 +221,7 @@ async function warmUp(pool: CryptoPool, secretKey: Uint8Array, publicKey: Uint8A
   const message = Buffer.alloc(256, 0x61);
   const rounds = Array.from({ length: 8 }, async () => {
     const sig = await pool.sign(message, secretKey);
-    await pool.verify(message, sig, publicKey);
+    await pool.verify(message, sig, publicKey, PAID_LANE);
   });
   await Promise.all(rounds);
 }

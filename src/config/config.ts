@@ -7,6 +7,7 @@ import type { Cidr } from './cidr.js';
 import { configFileCandidates, findConfigFile } from './config-file.js';
 import { parseGoInt } from './env-values.js';
 import { AgentWritError } from '../errors.js';
+import { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25519EngineName } from '../crypto/ed25519-engine-names.js';
 
 export type { AdminSecret } from './admin-secret.js';
 export type { Cidr } from './cidr.js';
@@ -39,6 +40,8 @@ export interface Config {
   tlsKey: string;
   tlsClientCa: string;
   trustedProxies: Cidr[];
+  /** AA_ED25519: which implementation signs and verifies (docs/operator-guide.md). */
+  ed25519: Ed25519EngineName;
 }
 
 /** Fatal configuration problem; the message is what follows `FATAL: ` on stderr. */
@@ -150,6 +153,14 @@ function readTls(env: NodeJS.ProcessEnv): Pick<Config, 'tlsMode' | 'tlsCert' | '
   return tls;
 }
 
+/** Unlike most settings, a typo here is fatal: silently falling back would run an engine the operator ruled out. */
+function readEd25519(env: NodeJS.ProcessEnv): Ed25519EngineName {
+  const raw = envValue(env, 'AA_ED25519');
+  if (raw === undefined) return DEFAULT_ED25519_ENGINE;
+  if (isEd25519EngineName(raw)) return raw;
+  throw new ConfigError(`AA_ED25519 must be ${ED25519_ENGINES.join(' or ')}, got ${JSON.stringify(raw)}`);
+}
+
 /** Comma-separated CIDRs or bare addresses; blank entries (e.g. a trailing comma) are ignored. */
 export function parseTrustedProxies(raw: string | undefined): Cidr[] {
   if (raw === undefined) return [];
@@ -195,6 +206,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
   }
   const tls = readTls(env);
   const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
+  const ed25519 = readEd25519(env);
 
   const adminSecret = adminSecretFrom(envValue(env, 'AA_ADMIN_SECRET') ?? file?.values.adminSecret ?? '');
   if (adminSecret === null) throw new ConfigError(WEAK_ADMIN_SECRET_MESSAGE);
@@ -219,6 +231,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
     ...tls,
     trustedProxies,
+    ed25519,
   };
 }
 

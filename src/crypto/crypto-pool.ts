@@ -1,8 +1,13 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
+import { DEFAULT_ED25519_ENGINE, ed25519Engine, type Ed25519Engine, type Ed25519EngineName } from './ed25519-engine.js';
 import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './ed25519.js';
+import { VerifyLanes, type LaneLimits, type VerifyLane } from './verify-lanes.js';
 import { createModuleWorker } from '../platform/module-worker.js';
+import { AgentWritError } from '../errors.js';
+
+export { CryptoPoolBusyError } from './verify-lanes.js';
 
 const WORKER_URL = new URL('./crypto-worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
 
@@ -27,68 +32,97 @@ interface Slot {
   load: number;
 }
 
-/** Too many verifications are queued; the caller should shed the request (anyone can ask for one). */
-export class CryptoPoolBusyError extends Error {
-  constructor() {
-    super('crypto pool is busy');
-    this.name = 'CryptoPoolBusyError';
-  }
-}
-
-export class CryptoPoolClosedError extends Error {
+export class CryptoPoolClosedError extends AgentWritError {
+  readonly code = 'AW_ERR_CRYPTO_CLOSED';
   constructor() {
     super('crypto pool is closed');
     this.name = 'CryptoPoolClosedError';
   }
 }
 
+export interface CryptoPoolOptions {
+  /** Worker threads; default one per core. */
+  size?: number;
+  engine?: Ed25519EngineName;
+  /**
+   * Run Ed25519 on the event loop instead of the workers. Default: yes for the native engine, whose operations
+   * cost less on the loop than the round trip to a worker does (measured under concurrency, see
+   * docs/performance.md); never for tweetnacl, whose milliseconds would stall every other request. bcrypt always
+   * runs on the workers.
+   */
+  inlineEd25519?: boolean;
+  /** Overrides of the verification lane bounds (defaults scale with the pool size). */
+  lanes?: Partial<LaneLimits>;
+}
+
+/** Lane bounds per worker: a few in flight keeps each worker fed across the message round trip. */
+export function defaultLaneLimits(size: number): LaneLimits {
+  return { anonymousInFlight: 2 * size, perClient: 16 * size, anonymousTotal: 64 * size, paid: 64 * size };
+}
+
 /**
  * Ed25519 and bcrypt on worker threads, so no signature or password check stalls request handling. Idle workers
  * are unref'd and never keep the process alive; a worker is ref'd only while it owes an answer, so awaiting a
- * result is enough to keep the process running until it arrives.
+ * result is enough to keep the process running until it arrives. Workers start on first use.
+ *
+ * Verifications pass through lanes (verify-lanes.ts): registration's are never held up by anonymous ones, and
+ * anonymous ones are shared fairly between clients.
  */
 export class CryptoPool {
+  readonly engine: Ed25519EngineName;
+  readonly inlineEd25519: boolean;
+  private readonly ed25519: Ed25519Engine;
+  private readonly lanes: VerifyLanes;
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private cursor = 0;
   private closed = false;
-  private verifying = 0;
-  /**
-   * Verifications can be requested by anonymous clients (a forged token under our kid costs one); past this many
-   * in flight they are refused, so a flood cannot queue unbounded work ahead of the signatures that issue tokens.
-   */
-  private readonly maxVerifying: number;
 
-  constructor(size: number = availableParallelism(), maxVerifyingPerWorker = 32) {
+  constructor(options: CryptoPoolOptions = {}) {
+    const size = options.size ?? availableParallelism();
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`crypto pool size must be a positive integer`);
-    this.maxVerifying = size * maxVerifyingPerWorker;
-    for (let i = 0; i < size; i++) {
-      const slot: Slot = { worker: null, pending: new Map(), load: 0 };
-      this.slots.push(slot);
-      this.spawn(slot);
-    }
+    this.engine = options.engine ?? DEFAULT_ED25519_ENGINE;
+    this.ed25519 = ed25519Engine(this.engine);
+    this.inlineEd25519 = (options.inlineEd25519 ?? true) && this.engine === 'native';
+    this.lanes = new VerifyLanes({ ...defaultLaneLimits(size), ...options.lanes });
+    for (let i = 0; i < size; i++) this.slots.push({ worker: null, pending: new Map(), load: 0 });
   }
 
-  /** Same acceptance rules as verifyDetached: wrong lengths and non-canonical S are false, never an error. */
-  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  /** Starts every worker now (at startup, so the first requests do not pay for thread creation). */
+  start(): void {
+    if (this.closed) return;
+    for (const slot of this.slots) if (slot.worker === null) this.spawn(slot);
+  }
+
+  /**
+   * Same acceptance rules as the engine: wrong lengths and non-canonical S are false, never an error. Rejects
+   * with CryptoPoolBusyError when `lane` is over its share.
+   */
+  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array, lane: VerifyLane): Promise<boolean> {
+    if (this.closed) return Promise.reject(new CryptoPoolClosedError());
     if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
-      return this.closed ? Promise.reject(new CryptoPoolClosedError()) : Promise.resolve(false);
+      return Promise.resolve(false);
     }
-    if (!this.closed && this.verifying >= this.maxVerifying) return Promise.reject(new CryptoPoolBusyError());
-    this.verifying++;
-    const done = this.dispatch<boolean>({ id: 0, op: CryptoOp.Verify, message, signature, publicKey }, ED25519_WEIGHT);
-    done.then(
-      () => this.verifying--,
-      () => this.verifying--,
+    // Inline, a verification finishes before the next request is read: there is no queue to be fair about.
+    if (this.inlineEd25519) return Promise.resolve(this.ed25519.verify(message, signature, publicKey));
+    return this.lanes.run(lane, () =>
+      this.dispatch<boolean>({ id: 0, op: CryptoOp.Verify, message, signature, publicKey }, ED25519_WEIGHT),
     );
-    return done;
   }
 
+  /** Signatures are only ever made for callers already authorised, so they are never shed. */
   sign(message: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new CryptoPoolClosedError());
     if (secretKey.length !== ED25519_SECRET_KEY_BYTES) {
       return Promise.reject(new RangeError(`ed25519 secret key must be ${ED25519_SECRET_KEY_BYTES} bytes`));
     }
+    if (this.inlineEd25519) return Promise.resolve(this.ed25519.sign(message, secretKey));
     return this.dispatch<Uint8Array>({ id: 0, op: CryptoOp.Sign, message, secretKey }, ED25519_WEIGHT);
+  }
+
+  /** Anonymous verifications one client holds (waiting or running). */
+  verificationsHeldBy(client: string): number {
+    return this.lanes.heldBy(client);
   }
 
   /** False for a wrong password and for a hash bcryptjs cannot parse. */
@@ -150,7 +184,7 @@ export class CryptoPool {
   }
 
   private spawn(slot: Slot): Worker {
-    const worker = createModuleWorker(WORKER_URL);
+    const worker = createModuleWorker(WORKER_URL, { workerData: { engine: this.engine } });
     worker.on('message', (res: CryptoResponse) => {
       const job = slot.pending.get(res.id);
       if (job === undefined) return;

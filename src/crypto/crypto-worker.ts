@@ -1,14 +1,17 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { compareSync, hashSync } from 'bcryptjs';
 import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
-import { signDetached, verifyDetached } from './ed25519.js';
+import { ed25519Engine, isEd25519EngineName } from './ed25519-engine.js';
 
 // The synchronous bcryptjs variants: this thread exists to block, and the async ones only add scheduling overhead.
 
 const port = parentPort;
 if (port === null) throw new Error('crypto-worker must run in a worker thread');
+const engineName = (workerData as { engine?: unknown } | null)?.engine;
+if (typeof engineName !== 'string' || !isEd25519EngineName(engineName)) throw new Error('crypto-worker: unknown Ed25519 engine');
+const ed25519 = ed25519Engine(engineName);
 
 /**
  * Signature work yields the CPU to the event loop: with the pool sized to the cores, a burst of registrations
@@ -37,9 +40,9 @@ port.on('message', (req: CryptoRequest) => {
 function run(req: CryptoRequest): CryptoResult {
   switch (req.op) {
     case CryptoOp.Verify:
-      return verifyDetached(req.message, req.signature, req.publicKey);
+      return ed25519.verify(req.message, req.signature, req.publicKey);
     case CryptoOp.Sign:
-      return signDetached(req.message, req.secretKey);
+      return ed25519.sign(req.message, req.secretKey);
     case CryptoOp.BcryptCompare:
       return bcryptCompare(req.plain, req.hash);
     case CryptoOp.BcryptHash:

@@ -4,14 +4,14 @@ import { releaseToken, renewToken, validateToken } from '../services/operations/
 import type { Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
 import { readJson } from './body.js';
-import type { AuthedHandler } from './guard.js';
+import { verificationLane, type AuthedHandler } from './guard.js';
 
 /** Resource servers ask whether a token is good. Always 200 for a well-formed request; failures are generic. */
 export function validate(s: Services): Handler {
   return async (ctx) => {
     const b = readJson(ctx, { token: 'string' });
     if (!b.token) throw new RequestError('invalid_request', 'token field is required');
-    const v = await validateToken(s, b.token);
+    const v = await validateToken(s, b.token, verificationLane(ctx));
     if (v.valid) return { status: 200, json: { valid: true, claims: v.claims } };
     s.logger.warn('VALIDATE', 'hdl', 'token verification failed', `err=${v.reason}`, `request_id=${ctx.requestId}`);
     return { status: 200, json: { valid: false, error: 'token is invalid or expired' } };

@@ -6,6 +6,7 @@
 import { encodeBase64Url } from '../crypto/base64.js';
 import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
 import { RequestError } from '../errors.js';
+import type { VerifyLane } from '../crypto/verify-lanes.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { jwkThumbprint } from '../crypto/ed25519.js';
 import { checkHeader, encodeCompactJws, encodeSigningInput, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
@@ -136,7 +137,8 @@ export class TokenService {
     return this.pool.sign(message, this.key.secretKey);
   }
 
-  async verify(token: string): Promise<Verified> {
+  /** `lane` says who asked, for when the signature has to be checked (the token is not in the verified cache). */
+  async verify(token: string, lane: VerifyLane): Promise<Verified> {
     const now = Math.floor(Date.now() / 1000);
     if (token.length > MAX_TOKEN_LENGTH || token === '') return { ok: false, reason: 'invalid token format' };
     const cacheKey = VerifiedTokenCache.keyOf(token);
@@ -144,7 +146,7 @@ export class TokenService {
     if (claims === undefined) {
       const jws = splitCompactJws(token);
       if (jws === null || !checkHeader(jws.header, this.kids)) return { ok: false, reason: 'invalid token format' };
-      const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey));
+      const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey, lane));
       if (!good) return { ok: false, reason: 'signature verification failed' };
       const parsed = parseClaims(jws.payloadJson);
       if (parsed === null) return { ok: false, reason: 'invalid token format' };
@@ -181,7 +183,7 @@ export class TokenService {
   }
 }
 
-/** A refused verification (the pool is saturated) becomes 503 with Retry-After, never a 401 or a 500. */
+/** A refused verification (the caller's lane is over its share) becomes 503 with Retry-After, never a 401 or a 500. */
 export async function shedWhenBusy<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;

@@ -10,16 +10,21 @@ import nacl from 'tweetnacl';
 import { startBroker, type BrokerHandle } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { CryptoPool } from '../../src/crypto/crypto-pool.js';
+import type { Ed25519EngineName } from '../../src/crypto/ed25519-engine.js';
 import { createLogger } from '../../src/observability/log.js';
 import { request, type RequestOptions, type TestResponse } from './http.js';
 
 export const ADMIN_SECRET = 'test-admin-secret-0123456789abcdef';
 
-// One crypto pool per test process: brokers started by the tests of one file share its warm workers.
-let sharedPool: CryptoPool | undefined;
-function testPool(): CryptoPool {
-  sharedPool ??= new CryptoPool(2);
-  return sharedPool;
+// One crypto pool per engine and test process: brokers started by the tests of one file share its warm workers.
+const sharedPools = new Map<Ed25519EngineName, CryptoPool>();
+function testPool(engine: Ed25519EngineName): CryptoPool {
+  let pool = sharedPools.get(engine);
+  if (pool === undefined) {
+    pool = new CryptoPool({ size: 2, engine });
+    sharedPools.set(engine, pool);
+  }
+  return pool;
 }
 
 export interface TestBroker {
@@ -65,7 +70,7 @@ export async function startTestBroker(t: TestContext | null, opts: StartOptions 
     logs.push(line);
   };
   const logger = createLogger({ level: config.logLevel, stdout: sink, stderr: sink });
-  const handle = await startBroker(config, { logger, print: sink, pool: testPool() });
+  const handle = await startBroker(config, { logger, print: sink, pool: testPool(config.ed25519) });
   const url = handle.url.replace('[::1]', '[::1]');
   let stopped = false;
   const b: TestBroker = {

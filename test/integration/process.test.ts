@@ -61,6 +61,7 @@ test('fatal configuration errors exit 1 with a FATAL line', async (t) => {
     [{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_TLS_MODE: 'tls', AA_TLS_CERT: join(dir, 'nope.pem'), AA_TLS_KEY: join(dir, 'nope.pem') }, /^FATAL: loading TLS certificate: .*nope\.pem/m],
     [{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_DB_PATH: join(dir, 'missing-dir', 'data.db') }, /^FATAL: init database: .*missing-dir/m],
     [{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_TRUST_DOMAIN: 'Bad Domain' }, /^FATAL: AA_TRUST_DOMAIN/m],
+    [{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_ED25519: 'openssl' }, /^FATAL: AA_ED25519 must be native or tweetnacl, got "openssl"$/m],
   ];
   writeFileSync(join(dir, 'bad.key'), 'not a key');
   cases.push([{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_SIGNING_KEY_PATH: join(dir, 'bad.key') }, /^FATAL: signing key: keystore: no PEM block found/m]);

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ED25519_ENGINES } from '../../src/crypto/ed25519-engine.js';
 import nacl from 'tweetnacl';
 import { registerWith, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
@@ -34,8 +35,9 @@ function signed(n: string, lt: string, keys = nacl.sign.keyPair(), over: Uint8Ar
   };
 }
 
-test('registration refuses every forged proof and path trick, and consumes nothing while refusing', async (t) => {
-  const b = await startTestBroker(t);
+// Once per Ed25519 engine: these are the signature acceptance rules as clients meet them.
+for (const engine of ED25519_ENGINES) test(`registration refuses every forged proof and path trick, and consumes nothing while refusing (ed25519=${engine})`, async (t) => {
+  const b = await startTestBroker(t, { env: { AA_ED25519: engine } });
   const lt = await b.launchToken({ allowed_scope: ['read:data:*'] });
   const expect = async (body: Attempt, status: number, detail: RegExp | string, what: string): Promise<void> => {
     const r = await b.req('/v1/register', { body });

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { ED25519_ENGINES } from '../../src/crypto/ed25519-engine.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { assertNoSecrets, b64u, brokerKey, forge, keyMaterial, ADMIN_SECRET } from './support.js';
 
@@ -31,8 +32,9 @@ async function tryToken(b: TestBroker, token: string, target: string): Promise<{
   return { bearer: r.status, detail: r.json?.detail, valid: v.json.valid as boolean };
 }
 
-test('forged, tampered and malformed tokens are refused before any handler', async (t) => {
-  const b = await startTestBroker(t);
+// Once per Ed25519 engine: these are the signature acceptance rules as clients meet them.
+for (const engine of ED25519_ENGINES) test(`forged, tampered and malformed tokens are refused before any handler (ed25519=${engine})`, async (t) => {
+  const b = await startTestBroker(t, { env: { AA_ED25519: engine } });
   const key = brokerKey(join(b.dir, 'signing.key'));
   const kid = b.handle.services.tokens.kid;
   const header = { alg: 'EdDSA', typ: 'JWT', kid };

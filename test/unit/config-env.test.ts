@@ -66,13 +66,14 @@ describe('defaults', () => {
     assert.equal(cfg.tlsKey, '');
     assert.equal(cfg.tlsClientCa, '');
     assert.deepEqual(cfg.trustedProxies, []);
+    assert.equal(cfg.ed25519, 'native');
   });
 
   it('treats every variable set to the empty string exactly like unset', () => {
     const names = [
       'AA_PORT', 'AA_BIND_ADDRESS', 'AA_LOG_LEVEL', 'AA_TRUST_DOMAIN', 'AA_ISSUER', 'AA_AUDIENCE', 'AA_DEFAULT_TTL',
       'AA_MAX_TTL', 'AA_APP_TOKEN_TTL', 'AA_ADMIN_TOKEN_TTL', 'AA_SEED_TOKENS', 'AA_DB_PATH', 'AA_SIGNING_KEY_PATH',
-      'AA_TLS_MODE', 'AA_TLS_CERT', 'AA_TLS_KEY', 'AA_TLS_CLIENT_CA', 'AA_CONFIG_PATH', 'AA_TRUSTED_PROXIES',
+      'AA_TLS_MODE', 'AA_TLS_CERT', 'AA_TLS_KEY', 'AA_TLS_CLIENT_CA', 'AA_CONFIG_PATH', 'AA_TRUSTED_PROXIES', 'AA_ED25519',
     ];
     const empty = Object.fromEntries(names.map((n) => [n, '']));
     const a = load(empty);
@@ -268,6 +269,18 @@ describe('AA_TRUSTED_PROXIES', () => {
       'AA_TRUSTED_PROXIES has an invalid entry "10.0.0.0/33"; expected a CIDR such as 10.0.0.0/8 or an IP address',
     );
     assert.match(configError({ AA_TRUSTED_PROXIES: 'proxy.internal' }), /invalid entry "proxy.internal"/);
+  });
+});
+
+describe('AA_ED25519', () => {
+  it('selects the engine', () => {
+    assert.equal(load({ AA_ED25519: 'native' }).cfg.ed25519, 'native');
+    assert.equal(load({ AA_ED25519: 'tweetnacl' }).cfg.ed25519, 'tweetnacl');
+  });
+  it('is fatal for any other value, case included', () => {
+    for (const v of ['TweetNaCl', 'openssl', 'native ', 'nacl']) {
+      assert.equal(configError({ AA_ED25519: v }), `AA_ED25519 must be native or tweetnacl, got ${JSON.stringify(v)}`);
+    }
   });
 });
 

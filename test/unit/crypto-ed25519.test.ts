@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import nacl from 'tweetnacl';
+import { ED25519_ENGINES, ed25519Engine } from '../../src/crypto/ed25519-engine.js';
 import {
   generateKeyPair,
   isWeakPublicKey,
@@ -14,7 +15,7 @@ import {
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-// RFC 8032 §7.1, TEST 1 and TEST 2.
+// RFC 8032 §7.1: TEST 1, TEST 2, TEST 3 and TEST SHA(abc).
 const V1 = {
   seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
   pub: 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a',
@@ -29,6 +30,23 @@ const V2 = {
   sig:
     '92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00',
 };
+
+const V3 = {
+  seed: 'c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7',
+  pub: 'fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025',
+  msg: 'af82',
+  sig:
+    '6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a',
+};
+const VABC = {
+  seed: '833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42',
+  pub: 'ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf',
+  msg:
+    'ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f',
+  sig:
+    'dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704',
+};
+const VECTORS = [['TEST 1', V1], ['TEST 2', V2], ['TEST 3', V3], ['TEST SHA(abc)', VABC]] as const;
 
 const L = 2n ** 252n + 27742317777372353535851937790883648493n;
 
@@ -46,7 +64,7 @@ function bigIntToLe(n: bigint, len: number): Uint8Array {
   return out;
 }
 
-describe('ed25519 (tweetnacl wrapper)', () => {
+describe('ed25519 helpers (default engine)', () => {
   for (const [name, v] of [
     ['TEST 1', V1],
     ['TEST 2', V2],
@@ -123,6 +141,71 @@ describe('ed25519 (tweetnacl wrapper)', () => {
     const notOnCurve = new Uint8Array(32);
     notOnCurve[0] = 2;
     assert.equal(verifyDetached(new Uint8Array(0), hex(V1.sig), notOnCurve), false);
+  });
+});
+
+for (const name of ED25519_ENGINES) {
+  const engine = ed25519Engine(name);
+  describe(`ed25519 engine ${name}`, () => {
+    for (const [label, v] of VECTORS) {
+      it(`matches RFC 8032 ${label}`, () => {
+        const kp = keyPairFromSeed(hex(v.seed));
+        assert.equal(toHex(kp.publicKey), v.pub);
+        assert.equal(toHex(engine.sign(hex(v.msg), kp.secretKey)), v.sig);
+        assert.equal(engine.verify(hex(v.msg), hex(v.sig), hex(v.pub)), true);
+        const tampered = hex(v.sig);
+        tampered[10] = (tampered[10] as number) ^ 1;
+        assert.equal(engine.verify(hex(v.msg), tampered, hex(v.pub)), false);
+      });
+    }
+
+    it('applies the shared rules: lengths, canonical S, points that are not on the curve', () => {
+      const msg = hex(V1.msg);
+      const sig = hex(V1.sig);
+      const pub = hex(V1.pub);
+      assert.equal(engine.verify(msg, sig.subarray(0, 63), pub), false);
+      assert.equal(engine.verify(msg, Uint8Array.from([...sig, 0]), pub), false);
+      assert.equal(engine.verify(msg, sig, pub.subarray(0, 31)), false);
+      assert.equal(engine.verify(msg, new Uint8Array(0), new Uint8Array(0)), false);
+      const s = leToBigInt(sig.subarray(32));
+      for (const bad of [s + L, L, 2n ** 256n - 1n]) {
+        const forged = Uint8Array.from(sig);
+        forged.set(bigIntToLe(bad, 32), 32);
+        assert.equal(engine.verify(msg, forged, pub), false, `S = ${bad}`);
+      }
+      const notOnCurve = new Uint8Array(32);
+      notOnCurve[0] = 2;
+      assert.equal(engine.verify(msg, sig, notOnCurve), false);
+      assert.throws(() => engine.sign(msg, new Uint8Array(32)), RangeError);
+    });
+  });
+}
+
+describe('ed25519 engines agree', () => {
+  const [a, b] = ED25519_ENGINES.map(ed25519Engine) as [ReturnType<typeof ed25519Engine>, ReturnType<typeof ed25519Engine>];
+  it('produce identical bytes and verify each other, for random keys and messages', () => {
+    for (let i = 0; i < 24; i++) {
+      const kp = generateKeyPair();
+      const msg = Uint8Array.from(createHash('sha512').update(`message ${i}`).digest()).subarray(0, i * 13);
+      const sa = a.sign(msg, kp.secretKey);
+      const sb = b.sign(msg, kp.secretKey);
+      assert.deepEqual(sa, sb, `signature ${i}`);
+      assert.equal(a.verify(msg, sb, kp.publicKey), true);
+      assert.equal(b.verify(msg, sa, kp.publicKey), true);
+      const other = generateKeyPair().publicKey;
+      assert.equal(a.verify(msg, sa, other), false);
+      assert.equal(b.verify(msg, sa, other), false);
+    }
+  });
+
+  it('reject the same signatures under small-order keys (registration refuses those keys anyway)', () => {
+    // R = identity, S = 0 under the identity key: a "signature" valid for any message to a lax verifier.
+    const identity = hex('0100000000000000000000000000000000000000000000000000000000000000');
+    const sig = new Uint8Array(64);
+    sig.set(identity, 0);
+    const msg = new TextEncoder().encode('any message');
+    assert.equal(a.verify(msg, sig, identity), b.verify(msg, sig, identity));
+    assert.equal(isWeakPublicKey(identity), true);
   });
 });
 

@@ -5,6 +5,8 @@ import { after, describe, it } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import { compareSync, hashSync, getRounds } from 'bcryptjs';
 import { CryptoPool, CryptoPoolClosedError } from '../../src/crypto/crypto-pool.js';
+import { ED25519_ENGINES } from '../../src/crypto/ed25519-engine.js';
+import { PAID_LANE } from '../../src/crypto/verify-lanes.js';
 import { generateKeyPair, signDetached, verifyDetached } from '../../src/crypto/ed25519.js';
 
 const kp = generateKeyPair();
@@ -27,8 +29,13 @@ function sOf(signature: Uint8Array): bigint {
   return s;
 }
 
-describe('CryptoPool', () => {
-  const pool = new CryptoPool(2);
+const MODES = [
+  ...ED25519_ENGINES.map((engine) => ({ engine, inlineEd25519: false })),
+  { engine: 'native' as const, inlineEd25519: true },
+];
+for (const mode of MODES) describe(`CryptoPool (ed25519=${mode.engine}, ${mode.inlineEd25519 ? 'on the event loop' : 'in workers'})`, () => {
+  const pool = new CryptoPool({ size: 2, ...mode });
+  it('runs Ed25519 where it was asked to', () => assert.equal(pool.inlineEd25519, mode.inlineEd25519));
   after(() => pool.close());
 
   it('verify agrees with verifyDetached on valid, invalid, malleable and mis-sized input', async () => {
@@ -46,7 +53,7 @@ describe('CryptoPool', () => {
     const expected = [true, false, false, false, false, false, false];
     for (const [i, [m, s, p]] of cases.entries()) {
       assert.equal(verifyDetached(m, s, p), expected[i], `sync case ${i}`);
-      assert.equal(await pool.verify(m, s, p), expected[i], `pool case ${i}`);
+      assert.equal(await pool.verify(m, s, p, PAID_LANE), expected[i], `pool case ${i}`);
     }
   });
 
@@ -86,7 +93,7 @@ describe('CryptoPool', () => {
       if (i % 3 === 0) {
         const s = signDetached(m, kp.secretKey);
         const pub = i % 2 === 0 ? kp.publicKey : other.publicKey;
-        jobs.push(pool.verify(m, s, pub).then((ok) => assert.equal(ok, i % 2 === 0, `verify ${i}`)));
+        jobs.push(pool.verify(m, s, pub, PAID_LANE).then((ok) => assert.equal(ok, i % 2 === 0, `verify ${i}`)));
       } else if (i % 3 === 1) {
         jobs.push(pool.sign(m, kp.secretKey).then((s) => assert.ok(verifyDetached(m, s, kp.publicKey), `sign ${i}`)));
       } else {
@@ -99,12 +106,12 @@ describe('CryptoPool', () => {
 
 describe('CryptoPool lifecycle', () => {
   it('rejects in-flight and later calls after close()', async () => {
-    const pool = new CryptoPool(1);
+    const pool = new CryptoPool({ size: 1, inlineEd25519: false });
     const inFlight = assert.rejects(pool.bcryptHash('x', 12), CryptoPoolClosedError);
     await pool.close();
     await inFlight;
-    await assert.rejects(pool.verify(msg, sig, kp.publicKey), CryptoPoolClosedError);
-    await assert.rejects(pool.verify(msg, sig.subarray(1), kp.publicKey), CryptoPoolClosedError);
+    await assert.rejects(pool.verify(msg, sig, kp.publicKey, PAID_LANE), CryptoPoolClosedError);
+    await assert.rejects(pool.verify(msg, sig.subarray(1), kp.publicKey, PAID_LANE), CryptoPoolClosedError);
     await assert.rejects(pool.sign(msg, kp.secretKey), CryptoPoolClosedError);
     await assert.rejects(pool.bcryptCompare('a', 'b'), CryptoPoolClosedError);
     await assert.rejects(pool.bcryptHash('a', 4), CryptoPoolClosedError);
@@ -112,15 +119,15 @@ describe('CryptoPool lifecycle', () => {
   });
 
   it('rejects the jobs of a worker that dies and replaces it', async () => {
-    const pool = new CryptoPool(1);
+    const pool = new CryptoPool({ size: 1, inlineEd25519: false });
     try {
-      assert.equal(await pool.verify(msg, sig, kp.publicKey), true);
+      assert.equal(await pool.verify(msg, sig, kp.publicKey, PAID_LANE), true);
       const slow = assert.rejects(pool.bcryptHash('x', 12), /crypto worker exited/);
       // Kill the worker from outside, as a crash would.
       const slots = (pool as unknown as { slots: { worker: Worker | null }[] }).slots;
       await slots[0]?.worker?.terminate();
       await slow;
-      assert.equal(await pool.verify(msg, sig, kp.publicKey), true);
+      assert.equal(await pool.verify(msg, sig, kp.publicKey, PAID_LANE), true);
       assert.deepEqual(await pool.sign(msg, kp.secretKey), sig);
     } finally {
       await pool.close();
@@ -131,7 +138,8 @@ describe('CryptoPool lifecycle', () => {
     const poolUrl = new URL('../../src/crypto/crypto-pool.ts', import.meta.url).href;
     const script = `
       import { CryptoPool } from ${JSON.stringify(poolUrl)};
-      const pool = new CryptoPool(2);
+      const pool = new CryptoPool({ size: 2 });
+      pool.start();
       const hash = await pool.bcryptHash('x', 8);
       console.log(hash.length, await pool.bcryptCompare('x', hash));
       // no close(): the process must still exit on its own
@@ -153,7 +161,7 @@ describe('CryptoPool lifecycle', () => {
     const poolUrl = new URL('../../src/crypto/crypto-pool.ts', import.meta.url).href;
     const script = `
       import { CryptoPool } from ${JSON.stringify(poolUrl)};
-      new CryptoPool(2);
+      new CryptoPool({ size: 2 }).start();
       console.log('constructed');
     `;
     const stdout = await new Promise<string>((resolve, reject) => {

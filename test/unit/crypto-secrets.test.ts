@@ -50,7 +50,7 @@ describe('hashing helpers', () => {
 });
 
 describe('client secrets', () => {
-  const pool = new CryptoPool(1);
+  const pool = new CryptoPool({ size: 1 });
   after(() => pool.close());
 
   it('hashes to the salted sha256 format', () => {

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CryptoPool, CryptoPoolBusyError } from '../../src/crypto/crypto-pool.js';
+import { generateKeyPair } from '../../src/crypto/ed25519.js';
+import { anonymousLane, PAID_LANE } from '../../src/crypto/verify-lanes.js';
 import { AuditLog } from '../../src/services/audit.js';
 import { Nonces } from '../../src/services/nonces.js';
 import type { Claims } from '../../src/services/claims.js';
@@ -49,16 +51,27 @@ test('a failed group commit undoes newest first and rewinds the audit chain', as
   assert.equal(audit.record({ event_type: 'd', detail: '', outcome: 'success' }).id, 'evt-000001');
 });
 
-test('the crypto pool sheds verifications past its bound, never signatures', async () => {
-  const pool = new CryptoPool(1, 2);
+test('the crypto pool sheds only the anonymous client over its share, never registration or signatures', async () => {
+  const pool = new CryptoPool({ size: 1, inlineEd25519: false, lanes: { perClient: 2 } });
   try {
     const msg = Buffer.alloc(32, 1);
     const sig = Buffer.alloc(64, 0);
     const key = Buffer.alloc(32, 9);
-    const results = await Promise.allSettled([pool.verify(msg, sig, key), pool.verify(msg, sig, key), pool.verify(msg, sig, key)]);
-    assert.equal(results.filter((r) => r.status === 'rejected' && r.reason instanceof CryptoPoolBusyError).length, 1);
-    // Once they finish, verifications are accepted again.
-    assert.equal(await pool.verify(msg, sig, key), false);
+    const flooder = anonymousLane('203.0.113.7');
+    const results = await Promise.allSettled([
+      pool.verify(msg, sig, key, flooder),
+      pool.verify(msg, sig, key, flooder),
+      pool.verify(msg, sig, key, flooder),
+      pool.verify(msg, sig, key, anonymousLane('198.51.100.9')),
+      pool.verify(msg, sig, key, PAID_LANE),
+      pool.sign(msg, generateKeyPair().secretKey),
+    ]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'rejected' ? (r.reason instanceof CryptoPoolBusyError ? 'busy' : 'error') : 'done')),
+      ['done', 'done', 'busy', 'done', 'done', 'done'],
+    );
+    // Once they finish, the client is admitted again.
+    assert.equal(await pool.verify(msg, sig, key, flooder), false);
   } finally {
     await pool.close();
   }

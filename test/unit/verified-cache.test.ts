@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CryptoPool } from '../../src/crypto/crypto-pool.js';
+import { anonymousLane } from '../../src/crypto/verify-lanes.js';
 import { generateKeyPair, signDetached, verifyDetached, type Ed25519KeyPair } from '../../src/crypto/ed25519.js';
 import { encodeCompactJws, encodeSigningInput, jwtHeaderJson } from '../../src/crypto/jwt.js';
 import { serializeClaims, type Claims } from '../../src/services/claims.js';
@@ -27,6 +28,8 @@ function countingPool(): { pool: CryptoPool; calls: { sign: number; verify: numb
   } as unknown as CryptoPool;
   return { pool, calls };
 }
+
+const lane = anonymousLane('192.0.2.1');
 
 function service(opts: { cacheSize?: number; revoked?: Set<string> } = {}) {
   const key = generateKeyPair();
@@ -63,16 +66,16 @@ describe('verified-token cache', () => {
   it('is filled at issuance: an issued token verifies without an Ed25519 verify', async () => {
     const { tokens, calls } = service();
     const { token } = await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 60 });
-    for (let i = 0; i < 3; i++) assert.equal((await tokens.verify(token)).ok, true);
+    for (let i = 0; i < 3; i++) assert.equal((await tokens.verify(token, lane)).ok, true);
     assert.deepEqual(calls, { sign: 1, verify: 0 });
   });
 
   it('a revoked token is rejected even though its signature is cached', async () => {
     const { tokens, calls, revoked } = service();
     const { token, claims } = await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 60 });
-    assert.equal((await tokens.verify(token)).ok, true);
+    assert.equal((await tokens.verify(token, lane)).ok, true);
     revoked.add(claims.jti);
-    const v = await tokens.verify(token);
+    const v = await tokens.verify(token, lane);
     assert.equal(v.ok, false);
     assert.equal(!v.ok && v.reason, 'token has been revoked');
     assert.equal(calls.verify, 0, 'the rejection came from the cached entry, not a fresh verify');
@@ -81,26 +84,26 @@ describe('verified-token cache', () => {
   it('an expired token is rejected even though its signature is cached', async () => {
     const { tokens, calls } = service();
     const { token } = await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 5 });
-    assert.equal((await tokens.verify(token)).ok, true);
+    assert.equal((await tokens.verify(token, lane)).ok, true);
     // Exactly at exp the token is still good (now > exp is the rule); one second later it is not.
-    const atExp = await withClock(5, () => tokens.verify(token));
+    const atExp = await withClock(5, () => tokens.verify(token, lane));
     assert.equal(atExp.ok, true);
-    const after = await withClock(6, () => tokens.verify(token));
+    const after = await withClock(6, () => tokens.verify(token, lane));
     assert.equal(after.ok, false);
     assert.equal(!after.ok && after.reason, 'token expired');
     // The entry left the cache when it was found past exp (so the late check paid a verify); back in the present
     // the signature still verifies: expiry is a claim check, never a false signature failure.
-    assert.equal((await tokens.verify(token)).ok, true);
+    assert.equal((await tokens.verify(token, lane)).ok, true);
     assert.equal(calls.verify, 2);
   });
 
   it('a token signed by an unknown key is rejected and never cached', async () => {
     const { tokens, key, calls } = service();
     const control = forge(tokens.kid, key);
-    assert.equal((await tokens.verify(control)).ok, true, 'control: the same token signed by the broker key passes');
+    assert.equal((await tokens.verify(control, lane)).ok, true, 'control: the same token signed by the broker key passes');
     const forged = forge(tokens.kid, generateKeyPair(), { jti: 'e'.repeat(32) });
     for (let i = 0; i < 2; i++) {
-      const v = await tokens.verify(forged);
+      const v = await tokens.verify(forged, lane);
       assert.equal(v.ok, false);
       assert.equal(!v.ok && v.reason, 'signature verification failed');
     }
@@ -113,7 +116,7 @@ describe('verified-token cache', () => {
     const [h, p, s] = token.split('.') as [string, string, string];
     const payload = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
     const altered = `${h}.${Buffer.from(JSON.stringify({ ...payload, scope: ['admin:audit:*'] })).toString('base64url')}.${s}`;
-    const v = await tokens.verify(altered);
+    const v = await tokens.verify(altered, lane);
     assert.equal(v.ok, false);
     assert.equal(calls.verify, 1);
   });
@@ -122,9 +125,9 @@ describe('verified-token cache', () => {
     const { tokens, calls } = service({ cacheSize: 3 });
     const issued = [];
     for (let i = 0; i < 5; i++) issued.push((await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 60 })).token);
-    for (const t of issued.slice(2)) assert.equal((await tokens.verify(t)).ok, true);
+    for (const t of issued.slice(2)) assert.equal((await tokens.verify(t, lane)).ok, true);
     assert.equal(calls.verify, 0, 'the three newest are cached');
-    assert.equal((await tokens.verify(issued[0] as string)).ok, true);
+    assert.equal((await tokens.verify(issued[0] as string, lane)).ok, true);
     assert.equal(calls.verify, 1, 'the oldest was evicted and verified again');
   });
 

@@ -3,6 +3,7 @@
  * with the generic texts; the specific reason goes only to the audit detail.
  */
 import { LIMITS } from '../../config/limits.js';
+import type { VerifyLane } from '../../crypto/verify-lanes.js';
 import { RequestError } from '../../errors.js';
 import type { AuditInput } from '../audit.js';
 import type { Claims } from '../claims.js';
@@ -24,10 +25,14 @@ export interface BearerRequirement {
   acceptRevoked?: boolean;
 }
 
-/** Where the request came in, for denial events: `route` is the matched pattern, `path` the client's text. */
+/**
+ * Where the request came in: `route` is the matched pattern and `path` the client's text (for denial events);
+ * `lane` is who pays for a signature check when the token is not in the verified cache.
+ */
 export interface RequestSite {
   route: string;
   path: string;
+  lane: VerifyLane;
 }
 
 const BEARER = 'Bearer ';
@@ -68,7 +73,7 @@ export async function authenticateBearer(
     return deny('invalid authorization scheme', 'token_auth_failed', 'invalid authorization scheme');
   }
   const token = header.slice(BEARER.length);
-  const v = await s.tokens.verify(token);
+  const v = await s.tokens.verify(token, site.lane);
   let claims: Claims;
   let revoked = false;
   if (v.ok) {

@@ -4,6 +4,7 @@
  * reaches it; a single-use launch token is consumed only by a successful registration, atomically.
  */
 import { isWeakPublicKey } from '../../crypto/ed25519.js';
+import { PAID_LANE } from '../../crypto/verify-lanes.js';
 import { RequestError } from '../../errors.js';
 import type { AgentRow } from '../../store/store.js';
 import { goList, isSubset } from '../scopes.js';
@@ -56,8 +57,9 @@ export async function registerAgent(s: Services, r: Registration): Promise<{ age
   if (nonceState === 'not_found') throw new RequestError('unauthorized', 'nonce: nonce not found or expired');
   if (nonceState === 'consumed') throw new RequestError('unauthorized', 'nonce: nonce already consumed');
 
-  // The signed message is the nonce's 32 raw bytes, not its hex text.
-  const good = await shedWhenBusy(s.pool.verify(Buffer.from(r.nonce, 'hex'), signature, publicKey));
+  // The signed message is the nonce's 32 raw bytes, not its hex text. Registration is paid for (launch token and
+  // nonce checked above), so it never waits behind anonymous verifications.
+  const good = await shedWhenBusy(s.pool.verify(Buffer.from(r.nonce, 'hex'), signature, publicKey, PAID_LANE));
   if (!good) throw new RequestError('unauthorized', 'nonce signature verification failed');
   // Re-checked after the await: the launch token may have expired, or its app been deregistered, meanwhile.
   if (Date.now() > lt.expires_at) throw new RequestError('unauthorized', 'launch token: launch token expired');

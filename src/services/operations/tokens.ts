@@ -1,4 +1,5 @@
 /** Token operations: issue (for every route that hands out a token), validate, renew and release. */
+import type { VerifyLane } from '../../crypto/verify-lanes.js';
 import { RequestError } from '../../errors.js';
 import { isAgentSubject, type Claims } from '../claims.js';
 import type { Services } from '../services.js';
@@ -25,8 +26,8 @@ export async function issueToken(s: Services, tx: UnitOfWork, spec: IssueSpec): 
 export type Validation = { valid: true; claims: Claims } | { valid: false; reason: string };
 
 /** Whether a token is good for this broker: signature, claims, revocation and audience. */
-export async function validateToken(s: Services, token: string): Promise<Validation> {
-  const v = await s.tokens.verify(token);
+export async function validateToken(s: Services, token: string, lane: VerifyLane): Promise<Validation> {
+  const v = await s.tokens.verify(token, lane);
   if (v.ok && s.tokens.audienceOk(v.claims)) return { valid: true, claims: v.claims };
   return { valid: false, reason: v.ok ? 'audience mismatch' : v.reason };
 }
