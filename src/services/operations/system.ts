@@ -40,7 +40,7 @@ export async function housekeeping(s: Services, nowMs = Date.now()): Promise<Rec
     cached_tokens: s.tokens.pruneCache(now),
   };
   await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: retention }], s.denials.flush(nowMs));
-  const keys = await maintainSigningKeys(s, nowMs);
   s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
+  const keys = await maintainSigningKeys(s, nowMs);
   return { ...counts, signing_keys_retired: keys.retired, signing_keys_rotated: keys.rotated };
 }
