@@ -4,7 +4,7 @@
  * driven clock, and `revoke_previous` kills earlier tokens at once, even those in the verified cache.
  */
 import assert from 'node:assert/strict';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/config.js';
@@ -150,7 +150,6 @@ test('key routes: scope, body and method errors are RFC 7807; a rotated-out key 
 
   // Put the old key back in the key file after a rotation: the broker must not sign with it again.
   const keyPath = b.env.AA_SIGNING_KEY_PATH as string;
-  const { readFileSync } = await import('node:fs');
   const oldPem = readFileSync(keyPath);
   assert.equal((await b.req('/v1/admin/keys/rotate', { method: 'POST', token: admin, body: { revoke_previous: true } })).status, 200);
   await b.handle.close();
@@ -158,4 +157,16 @@ test('key routes: scope, body and method errors are RFC 7807; a rotated-out key 
   const config = loadConfig(b.env, { homeDir: null, etcPath: `${b.dir}/none`, warn: () => undefined });
   const logger = createLogger({ level: 'quiet', stdout: () => undefined, stderr: () => undefined });
   await assert.rejects(startBroker(config, { logger, print: () => undefined }), /signing key: keystore: the key file holds key \S+, which was rotated out \(state retired\)/);
+
+  // No key file at all (or one the table has never seen, as after a crash between writing the file and committing
+  // the rotation): the file's key is adopted as a rotation, and the previous active key retires normally.
+  const active = b.handle.services.tokens.kid;
+  rmSync(keyPath);
+  const b2 = await startTestBroker(t, { dir: b.dir });
+  const adopted = b2.handle.services.tokens.kid;
+  const admin2 = await b2.adminToken();
+  assert.equal((await keyStates(b2, admin2))[active], 'retiring');
+  assert.equal((await keyStates(b2, admin2))[adopted], 'active');
+  const audit = await b2.req('/v1/audit/events?event_type=signing_key_rotated', { token: admin2 });
+  assert.equal(audit.json.events.at(-1).detail, `kid=${adopted} retiring=[${active}] retired=[] reason=key_file rotated_by=key_file`);
 });
