@@ -16,6 +16,7 @@ import { buildRouter } from './routes/table.js';
 import { VERSION } from './routes/system.js';
 import { issueLaunchToken } from './services/operations/launch-tokens.js';
 import { issueAdminToken } from './services/operations/logins.js';
+import { adoptKeyFile } from './services/operations/keys.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
 import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
@@ -47,8 +48,8 @@ export interface BrokerHandle {
   readonly services: Services;
   readonly port: number;
   readonly url: string;
-  /** Runs one housekeeping pass now (the timer does the same every period). */
-  housekeep(): Promise<void>;
+  /** Runs one housekeeping pass now, or as at `nowMs` (the timer does the same every period). */
+  housekeep(nowMs?: number): Promise<void>;
   /** Stop accepting, drain in-flight requests, flush and close storage. Idempotent. */
   close(): Promise<void>;
 }
@@ -111,8 +112,13 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     logger.ok('BROKER', 'main', 'audit events loaded', `count=${snapshot.audit.count}`);
     if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
     services = createServices({ config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot });
+    const adopted = await adoptKeyFile(services);
+    if (adopted !== null) {
+      logger.warn('BROKER', 'main', 'key file holds a new signing key; previous key retiring', `kid=${adopted.active.kid}`);
+    }
   } catch (err) {
     await Promise.allSettled([store.close(), closePool()]);
+    if (err instanceof SigningKeyError) throw new FatalError(`signing key: ${err.message}`);
     throw new FatalError(`load state: ${errText(err)}`);
   }
   const s = services;
@@ -150,9 +156,9 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   logger.ok('BROKER', 'main', 'starting broker', `addr=${host}:${port}, version=${VERSION}`);
   print(`AgentWrit broker v${VERSION} listening on ${host}:${port}${config.tlsMode === 'none' ? '' : ` (${config.tlsMode})`}`);
 
-  const housekeep = async (): Promise<void> => {
+  const housekeep = async (nowMs?: number): Promise<void> => {
     try {
-      const pruned = Object.entries(await housekeeping(s)).filter(([, n]) => n > 0);
+      const pruned = Object.entries(await housekeeping(s, nowMs)).filter(([, n]) => n > 0);
       if (pruned.length > 0) logger.ok('BROKER', 'housekeeping', 'pruned', ...pruned.map(([k, n]) => `${k}=${n}`));
     } catch (err) {
       logger.fail('BROKER', 'housekeeping', 'housekeeping failed', `error=${errText(err)}`);

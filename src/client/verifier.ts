@@ -40,7 +40,8 @@ export interface Verifier {
   close(): void;
 }
 
-const DEFAULT_JWKS_CACHE_MS = 300_000;
+/** The broker serves its JWKS with `max-age=60`: a key retired in an emergency drops out within a minute. */
+const DEFAULT_JWKS_CACHE_MS = 60_000;
 /** Unknown `kid`s trigger at most one JWKS fetch per second, so junk tokens cannot turn into a fetch flood. */
 const UNKNOWN_KID_REFETCH_MS = 1_000;
 const MAX_TOKEN_LENGTH = 16 * 1024;

@@ -35,6 +35,8 @@ export interface Config {
   seedTokens: boolean;
   dbPath: string;
   signingKeyPath: string;
+  /** AA_SIGNING_KEY_MAX_AGE in seconds: the broker rotates its signing key once the active one is older. Null = never. */
+  signingKeyMaxAge: number | null;
   tlsMode: TlsMode;
   tlsCert: string;
   tlsKey: string;
@@ -161,6 +163,31 @@ function readEd25519(env: NodeJS.ProcessEnv): Ed25519EngineName {
   throw new ConfigError(`AA_ED25519 must be ${ED25519_ENGINES.join(' or ')}, got ${JSON.stringify(raw)}`);
 }
 
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * A duration such as `90s`, `15m`, `12h` or `30d`: a whole number and one unit. At least one minute (a shorter key
+ * life only makes every verifier refetch the JWKS constantly) and at most ten years.
+ */
+export function parseDuration(raw: string): number | null {
+  const m = /^([0-9]{1,10})([smhd])$/.exec(raw);
+  if (m === null) return null;
+  const seconds = Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
+  return seconds >= 60 && seconds <= 315_360_000 ? seconds : null;
+}
+
+function readSigningKeyMaxAge(env: NodeJS.ProcessEnv): number | null {
+  const raw = envValue(env, 'AA_SIGNING_KEY_MAX_AGE');
+  if (raw === undefined) return null;
+  const seconds = parseDuration(raw);
+  if (seconds === null) {
+    throw new ConfigError(
+      `AA_SIGNING_KEY_MAX_AGE must be a duration from 60s to 3650d such as 90d, 12h or 45m (a number and one of s, m, h, d), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return seconds;
+}
+
 /** Comma-separated CIDRs or bare addresses; blank entries (e.g. a trailing comma) are ignored. */
 export function parseTrustedProxies(raw: string | undefined): Cidr[] {
   if (raw === undefined) return [];
@@ -205,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     );
   }
   const tls = readTls(env);
+  const signingKeyMaxAge = readSigningKeyMaxAge(env);
   const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
   const ed25519 = readEd25519(env);
 
@@ -229,6 +257,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     seedTokens,
     dbPath: envValue(env, 'AA_DB_PATH') ?? DEFAULTS.dbPath,
     signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
+    signingKeyMaxAge,
     ...tls,
     trustedProxies,
     ed25519,

@@ -24,6 +24,11 @@ export const LIMITS = {
   agentRetentionSeconds: 86_400,
   /** Tokens remembered as verified, so a repeat presentation costs no Ed25519 verification. */
   verifiedCacheEntries: 100_000,
+  /**
+   * How long resource servers may cache the JWKS (`Cache-Control: max-age`). Short, so that an emergency rotation
+   * (`revoke_previous`) reaches them within a minute even if they do not refetch on their own.
+   */
+  jwksMaxAgeSeconds: 60,
   /** Audit query paging. */
   auditPageDefault: 100,
   auditPageMax: 1000,

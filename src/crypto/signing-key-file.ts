@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from './ed25519.js';
 import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
@@ -99,6 +99,45 @@ async function createKeyFile(path: string): Promise<Ed25519KeyPair> {
   }
   await syncDirectory(dir);
   return keyPair;
+}
+
+/**
+ * Replaces the key file with `keyPair` (key rotation): the same durable temporary file, then an atomic rename over
+ * `path`, so a crash leaves either the old key or the new one there, never a torn file, and the old private key
+ * is gone from the file once this resolves.
+ */
+export async function replaceSigningKeyFile(path: string, keyPair: Ed25519KeyPair): Promise<void> {
+  const dir = dirname(path);
+  const tmpPath = await writeTempKey(path, keyPair);
+  try {
+    await rename(tmpPath, path);
+  } catch (err) {
+    await unlink(tmpPath).catch(() => undefined);
+    throw new SigningKeyError(`keystore: replace key: ${describeFsError(err, path)}`, { cause: err });
+  }
+  await syncDirectory(dir);
+}
+
+/** Writes the PEM of `keyPair` to a fresh 0600 temporary file beside `path` and syncs it; returns its path. */
+async function writeTempKey(path: string, keyPair: Ed25519KeyPair): Promise<string> {
+  const pem = encodePemBlock(PEM_TYPE, encodeEd25519Pkcs8(keyPair.seed));
+  const tmpPath = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  let handle;
+  try {
+    handle = await open(tmpPath, 'wx', 0o600);
+  } catch (err) {
+    throw new SigningKeyError(`keystore: create file: ${describeFsError(err, tmpPath)}`, { cause: err });
+  }
+  try {
+    await handle.writeFile(pem);
+    await handle.sync();
+  } catch (err) {
+    await unlink(tmpPath).catch(() => undefined);
+    throw new SigningKeyError(`keystore: write key: ${describeFsError(err, tmpPath)}`, { cause: err });
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+  return tmpPath;
 }
 
 /**

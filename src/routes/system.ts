@@ -1,4 +1,5 @@
 /** GET /v1/health, /v1/metrics, /v1/jwks and /.well-known/jwks.json. */
+import { LIMITS } from '../config/limits.js';
 import { health as brokerHealth } from '../services/operations/system.js';
 import type { Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
@@ -29,7 +30,11 @@ export function metrics(s: Services): Handler {
   };
 }
 
+/**
+ * The active and retiring keys. Resource servers may cache the set briefly; a token whose kid they do not know is
+ * their cue to fetch it again (docs/operator-guide.md, "Key rotation").
+ */
 export function jwks(s: Services): Handler {
-  const body = s.tokens.jwks();
-  return () => ({ status: 200, json: body });
+  const headers = { 'Cache-Control': `public, max-age=${LIMITS.jwksMaxAgeSeconds}` };
+  return () => ({ status: 200, json: s.tokens.jwks(), headers });
 }

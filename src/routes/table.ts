@@ -10,6 +10,7 @@ import { auditEvents } from './audit.js';
 import { challenge } from './challenge.js';
 import { delegate } from './delegate.js';
 import { bearer } from './guard.js';
+import { listKeys, rotateKeys } from './keys.js';
 import { createLaunchToken } from './launch-tokens.js';
 import { adminAuth, appAuth } from './logins.js';
 import { register } from './register.js';
@@ -39,6 +40,8 @@ export function buildRouter(s: Services): Router<Handler<string>> {
   route('GET', '/v1/admin/apps/{id}', bearer(s, getApp(s), manageApps));
   route('PUT', '/v1/admin/apps/{id}', bearer(s, updateApp(s), manageApps));
   route('DELETE', '/v1/admin/apps/{id}', bearer(s, deleteApp(s), manageApps));
+  route('POST', '/v1/admin/keys/rotate', bearer(s, rotateKeys(s), { scope: 'admin:keys:*' }));
+  route('GET', '/v1/admin/keys', bearer(s, listKeys(s), { scope: 'admin:keys:*' }));
   route('POST', '/v1/app/auth', appAuth(s));
   route('GET', '/v1/health', health(s));
   route('GET', '/v1/metrics', metrics(s));

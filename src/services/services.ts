@@ -19,6 +19,7 @@ import { Nonces } from './nonces.js';
 import { Persister } from './persister.js';
 import { RepeatAggregator } from './repeat-aggregator.js';
 import { Revocations } from './revocations.js';
+import { SigningKeys } from './signing-keys.js';
 import { TokenService } from './tokens.js';
 import { UnitOfWork } from './unit-of-work.js';
 
@@ -29,6 +30,8 @@ export interface Services {
   readonly store: Store;
   readonly pool: CryptoPool;
   readonly tokens: TokenService;
+  /** The signing keys: the active one, and every earlier one with its state. */
+  readonly keys: SigningKeys;
   readonly revocations: Revocations;
   readonly issued: IssuedTokens;
   readonly nonces: Nonces;
@@ -50,6 +53,7 @@ export interface ServiceDeps {
   metrics: Metrics;
   store: Store;
   pool: CryptoPool;
+  /** The key pair from the key file: the active signing key. */
   keyPair: Ed25519KeyPair;
   snapshot: Snapshot;
 }
@@ -71,8 +75,9 @@ export function createServices(d: ServiceDeps): Services {
   const isDead = (c: Claims): boolean =>
     revocations.isRevoked(c) || (isAppSubject(c.sub) && !apps.isActiveAppSubject(c.sub));
 
+  const keys = new SigningKeys(snapshot.signingKeys, d.keyPair);
   const tokens = new TokenService(
-    d.keyPair,
+    keys,
     d.pool,
     { issuer: config.issuer, audience: config.audience, defaultTtl: config.defaultTtl, maxTtl: config.maxTtl },
     isDead,
@@ -88,6 +93,7 @@ export function createServices(d: ServiceDeps): Services {
     store: d.store,
     pool: d.pool,
     tokens,
+    keys,
     revocations,
     issued,
     nonces: new Nonces(),

@@ -3,15 +3,13 @@
  * EdDSA with a known kid, then the reference broker's claim checks in its order). Callers outside see only the
  * generic failure texts; `reason` is for audit detail and logs.
  */
-import { encodeBase64Url } from '../crypto/base64.js';
 import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
 import { RequestError } from '../errors.js';
 import type { VerifyLane } from '../crypto/verify-lanes.js';
-import type { Ed25519KeyPair } from '../crypto/ed25519.js';
-import { jwkThumbprint } from '../crypto/ed25519.js';
-import { checkHeader, encodeCompactJws, encodeSigningInput, jwtHeaderJson, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
+import { checkHeader, encodeCompactJws, encodeSigningInput, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
 import { randomHex } from '../crypto/secrets.js';
 import { parseClaims, serializeClaims, type Claims, type DelegRecord } from './claims.js';
+import type { Jwk, SigningKeys } from './signing-keys.js';
 import { VerifiedTokenCache } from './verified-cache.js';
 
 export interface TokenSettings {
@@ -56,23 +54,22 @@ export type RevocationCheck = (claims: Claims) => boolean;
 
 
 export class TokenService {
-  readonly kid: string;
-  private readonly kids: ReadonlySet<string>;
   private readonly cache: VerifiedTokenCache;
-  private readonly header: string;
 
   constructor(
-    private readonly key: Ed25519KeyPair,
+    private readonly keys: SigningKeys,
     private readonly pool: CryptoPool,
     private readonly settings: TokenSettings,
     private readonly isRevoked: RevocationCheck,
     private readonly events: TokenEvents,
     cacheSize = 100_000,
   ) {
-    this.kid = jwkThumbprint(key.publicKey);
-    this.kids = new Set([this.kid]);
     this.cache = new VerifiedTokenCache(cacheSize);
-    this.header = jwtHeaderJson(this.kid);
+  }
+
+  /** The kid of the key new tokens are signed with. */
+  get kid(): string {
+    return this.keys.kid;
   }
 
   /** `requested ≤ 0 → AA_DEFAULT_TTL`, then the AA_MAX_TTL clamp when it is positive. */
@@ -82,10 +79,8 @@ export class TokenService {
     return ttl;
   }
 
-  jwks(): { keys: Array<Record<string, string>> } {
-    return {
-      keys: [{ kty: 'OKP', crv: 'Ed25519', x: encodeBase64Url(this.key.publicKey), kid: this.kid, use: 'sig', alg: 'EdDSA' }],
-    };
+  jwks(nowSeconds = Math.floor(Date.now() / 1000)): { keys: Jwk[] } {
+    return this.keys.jwks(nowSeconds);
   }
 
   /**
@@ -114,11 +109,12 @@ export class TokenService {
 
   /** Signs prepared claims; the token is cached as verified, so this process never verifies it with Ed25519. */
   async signClaims(claims: Claims): Promise<Issued> {
-    const signingInput = encodeSigningInput(this.header, serializeClaims(claims));
-    const signature = await this.pool.sign(Buffer.from(signingInput), this.key.secretKey);
+    const key = this.keys.signer();
+    const signingInput = encodeSigningInput(key.header, serializeClaims(claims));
+    const signature = await this.pool.sign(Buffer.from(signingInput), key.secretKey);
     const token = encodeCompactJws(signingInput, signature);
     const cacheKey = VerifiedTokenCache.keyOf(token);
-    this.cache.set(cacheKey, claims);
+    this.cache.set(cacheKey, claims, key.kid);
     this.events.issued(claims.scope?.[0] ?? 'none');
     return { token, claims, ttl: claims.exp - claims.iat, cacheKey };
   }
@@ -134,7 +130,7 @@ export class TokenService {
 
   /** Signs arbitrary bytes with the broker key (delegation records). */
   sign(message: Uint8Array): Promise<Uint8Array> {
-    return this.pool.sign(message, this.key.secretKey);
+    return this.pool.sign(message, this.keys.signer().secretKey);
   }
 
   /** `lane` says who asked, for when the signature has to be checked (the token is not in the verified cache). */
@@ -142,16 +138,26 @@ export class TokenService {
     const now = Math.floor(Date.now() / 1000);
     if (token.length > MAX_TOKEN_LENGTH || token === '') return { ok: false, reason: 'invalid token format' };
     const cacheKey = VerifiedTokenCache.keyOf(token);
-    let claims = this.cache.get(cacheKey, now);
-    if (claims === undefined) {
+    const cached = this.cache.get(cacheKey, now);
+    let claims: Claims;
+    if (cached !== undefined && this.keys.publicKeyFor(cached.kid, now) !== null) {
+      claims = cached.claims;
+    } else {
+      // A cached token whose key was retired meanwhile is checked again from scratch, and fails on its kid.
+      if (cached !== undefined) this.cache.delete(cacheKey);
       const jws = splitCompactJws(token);
-      if (jws === null || !checkHeader(jws.header, this.kids)) return { ok: false, reason: 'invalid token format' };
-      const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, this.key.publicKey, lane));
+      if (jws === null || !checkHeader(jws.header, this.keys.verifyingKids)) return { ok: false, reason: 'invalid token format' };
+      const kid = jws.header['kid'] as string; // checkHeader made sure it is a known kid
+      const publicKey = this.keys.publicKeyFor(kid, now);
+      if (publicKey === null) return { ok: false, reason: 'invalid token format' };
+      const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, publicKey, lane));
       if (!good) return { ok: false, reason: 'signature verification failed' };
+      // The key may have been retired while the signature was checked.
+      if (this.keys.publicKeyFor(kid, now) === null) return { ok: false, reason: 'invalid token format' };
       const parsed = parseClaims(jws.payloadJson);
       if (parsed === null) return { ok: false, reason: 'invalid token format' };
       claims = parsed;
-      if (claims.exp >= now) this.cache.set(cacheKey, claims);
+      if (claims.exp >= now) this.cache.set(cacheKey, claims, kid);
     }
     const reason = this.checkClaims(claims, now);
     return reason === null ? { ok: true, claims, cacheKey } : { ok: false, reason, claims };

@@ -134,6 +134,15 @@ export class MutationApplier {
       case 'issuedToken.put':
         this.run('INSERT OR REPLACE INTO issued_tokens (jti, sub, exp) VALUES (?, ?, ?)', [m.row.jti, m.row.sub, m.row.exp]);
         return;
+      case 'signingKey.put': {
+        const r = m.row;
+        this.run(
+          `INSERT OR REPLACE INTO signing_keys (kid, public_key, state, created_at, rotated_at, retire_at, retired_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+          [r.kid, r.public_key, r.state, r.created_at, r.rotated_at, r.retire_at, r.retired_at],
+        );
+        return;
+      }
       case 'prune': {
         const nowS = Math.floor(m.now_ms / 1000);
         this.lastPrune = {

@@ -9,6 +9,7 @@ export const DB_OPERATION: Record<Mutation['kind'], string> = {
   'launchToken.consume': 'save_launch_token',
   'agent.put': 'save_agent',
   'issuedToken.put': 'save_issued_token',
+  'signingKey.put': 'save_signing_key',
   prune: 'prune',
 };
 

@@ -1,7 +1,7 @@
 import type { Database, SqlValue } from 'sql.js';
 import type {
   AgentRow, AppRow, AuditFilter, AuditPage, AuditRow, IssuedTokenRow, LaunchTokenRow, RevocationLevel,
-  RevocationRow, Snapshot,
+  RevocationRow, SigningKeyRow, SigningKeyState, Snapshot,
 } from './store.js';
 import { writeAuditMeta, type AuditState } from './apply.js';
 import { GENESIS_HASH } from './audit-chain.js';
@@ -170,7 +170,28 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number, audi
   const issuedTokens: IssuedTokenRow[] = all(db, 'SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ? ORDER BY exp, jti', [
     nowS,
   ]).map((r) => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) }));
-  return { apps: loadApps(db), revocations, launchTokens, agents, issuedTokens, audit: auditHead(db, audit), replayed };
+  return {
+    apps: loadApps(db), revocations, launchTokens, agents, issuedTokens, signingKeys: loadSigningKeys(db),
+    audit: auditHead(db, audit), replayed,
+  };
+}
+
+const KEY_STATES: ReadonlySet<string> = new Set<SigningKeyState>(['active', 'retiring', 'retired']);
+
+export function loadSigningKeys(db: Database): SigningKeyRow[] {
+  return all(db, 'SELECT * FROM signing_keys ORDER BY created_at, kid').map((r) => {
+    const state = str(r.state);
+    return {
+      kid: str(r.kid),
+      public_key: str(r.public_key),
+      // A state this broker does not know verifies nothing.
+      state: KEY_STATES.has(state) ? (state as SigningKeyState) : 'retired',
+      created_at: num(r.created_at),
+      rotated_at: numOrNull(r.rotated_at),
+      retire_at: numOrNull(r.retire_at),
+      retired_at: numOrNull(r.retired_at),
+    };
+  });
 }
 
 const EQUALITY_INDEX = {

@@ -77,6 +77,15 @@ CREATE TABLE IF NOT EXISTS issued_tokens (
   exp INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_issued_tokens_exp ON issued_tokens(exp);
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid TEXT PRIMARY KEY,
+  public_key TEXT NOT NULL,
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  rotated_at INTEGER DEFAULT NULL,
+  retire_at INTEGER DEFAULT NULL,
+  retired_at INTEGER DEFAULT NULL
+);
 CREATE TABLE IF NOT EXISTS store_meta (
   key TEXT PRIMARY KEY,
   value INTEGER NOT NULL

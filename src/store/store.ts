@@ -87,6 +87,22 @@ export interface IssuedTokenRow {
   exp: number; // unix seconds
 }
 
+export type SigningKeyState = 'active' | 'retiring' | 'retired';
+
+/**
+ * One row of `signing_keys`: a broker signing key's public half and its place in the rotation (docs/operator-guide.md,
+ * "Key rotation"). Times are unix seconds. The private half of the active key lives only in the key file.
+ */
+export interface SigningKeyRow {
+  kid: string; // RFC 7638 thumbprint
+  public_key: string; // base64url of the raw 32-byte Ed25519 key (the JWK `x`)
+  state: SigningKeyState;
+  created_at: number;
+  rotated_at: number | null; // when it stopped signing
+  retire_at: number | null; // while retiring: the latest expiry a token it signed can have
+  retired_at: number | null;
+}
+
 export type Mutation =
   | { kind: 'audit.insert'; row: AuditRow }
   | { kind: 'revocation.put'; row: RevocationRow } // insert; on (level,target) conflict keep the later expires_at (null wins)
@@ -95,6 +111,7 @@ export type Mutation =
   | { kind: 'launchToken.consume'; token_hash: string; consumed_at: number }
   | { kind: 'agent.put'; row: AgentRow } // insert or replace by agent_id
   | { kind: 'issuedToken.put'; row: IssuedTokenRow }
+  | { kind: 'signingKey.put'; row: SigningKeyRow } // insert or replace by kid
   /**
    * Housekeeping, replayed deterministically: delete launch tokens expired or consumed before `now_ms`, revocations
    * with expires_at < now_s, issued tokens with exp < now_s, and mark agents with expires_at < now_s as expired
@@ -125,6 +142,7 @@ export interface Snapshot {
   launchTokens: LaunchTokenRow[]; // unexpired, consumed ones included (a reuse is reported as such)
   agents: AgentRow[];
   issuedTokens: IssuedTokenRow[]; // unexpired
+  signingKeys: SigningKeyRow[]; // every key, retired ones included, oldest first
   audit: { count: number; lastSeq: number; lastHash: string };
   /** Journal records replayed into the database file at open (0 after a clean shutdown). */
   replayed: number;

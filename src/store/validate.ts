@@ -48,6 +48,12 @@ const AGENT: Check[] = [
   ['registered_at', isNum], ['app_id', isStr], ['expires_at', isNum], ['status', (v) => v === 'active' || v === 'revoked'],
 ];
 const ISSUED: Check[] = [['jti', isStr], ['sub', isStr], ['exp', isNum]];
+const intOrNull = (v: unknown): boolean => v === null || isInt(v);
+const SIGNING_KEY: Check[] = [
+  ['kid', (v) => isStr(v) && v !== ''], ['public_key', (v) => isStr(v) && v !== ''],
+  ['state', (v) => v === 'active' || v === 'retiring' || v === 'retired'], ['created_at', isInt],
+  ['rotated_at', intOrNull], ['retire_at', intOrNull], ['retired_at', intOrNull],
+];
 
 export function shapeError(m: Mutation): string | null {
   switch (m.kind) {
@@ -65,6 +71,8 @@ export function shapeError(m: Mutation): string | null {
       return checkFields(m.kind, m.row, AGENT);
     case 'issuedToken.put':
       return checkFields(m.kind, m.row, ISSUED);
+    case 'signingKey.put':
+      return checkFields(m.kind, m.row, SIGNING_KEY);
     case 'prune':
       return isNum(m.now_ms) && isNum(m.agent_retention_s) ? null : `${m.kind}: invalid fields`;
     default:

@@ -1,7 +1,5 @@
 /** The resource-server verifier against the real broker: every check, and a signing-key rotation. */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { AgentWritApp, createVerifier, VerificationError, type VerifyCheck } from '../../src/client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
@@ -65,31 +63,30 @@ test('verifier: signature, time, issuer, audience, scope and revocation checks',
   assert.equal((await trusting.verify(token)).jti, claims.jti, "revocation: 'none' trusts an unexpired signed token");
 });
 
-test('verifier: a rotated broker key is picked up through an unknown kid', async (t) => {
-  const first = await startTestBroker(null, { keepDir: true });
-  const dir = first.dir;
-  const port = new URL(first.url).port;
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const app = new AgentWritApp({ brokerUrl: first.url, ...(await createApp(first, 'rotation')) });
+test('verifier: a rotated broker key is picked up through an unknown kid; retired keys drop out', async (t) => {
+  const b = await startTestBroker(t);
+  const admin = await b.adminToken();
+  const app = new AgentWritApp({ brokerUrl: b.url, ...(await createApp(b, 'rotation')) });
   t.after(() => app.close());
   const oldAgent = await app.createAgent({ orchId: 'o', taskId: 'before', requestedScope: ['read:data:x'] });
-  // The verifier's clock runs ahead on demand, past its one-second guard against JWKS refetch floods.
+  // The verifier's clock runs ahead on demand: past its one-second guard against JWKS refetch floods, and past
+  // its JWKS cache lifetime.
   let ahead = 0;
-  const v = createVerifier({ brokerUrl: first.url, revocation: 'none', clock: () => Date.now() + ahead });
+  const v = createVerifier({ brokerUrl: b.url, revocation: 'none', jwksCacheMs: 60_000, clock: () => Date.now() + ahead });
   t.after(() => v.close());
   assert.equal((await v.verify(oldAgent.accessToken)).sub, oldAgent.agentId);
 
-  // Same address and database, new signing key.
-  await first.stop();
-  rmSync(join(dir, 'signing.key'));
-  const second = await startTestBroker(t, { dir, env: { AA_PORT: port } });
-  assert.equal(second.url, first.url);
-  // The app's cached token was signed with the old key: the SDK authenticates again by itself.
+  assert.equal((await b.req('/v1/admin/keys/rotate', { token: admin, body: {} })).status, 200);
   const newAgent = await app.createAgent({ orchId: 'o', taskId: 'after', requestedScope: ['read:data:x'] });
   assert.notEqual(newAgent.accessToken.split('.')[0], oldAgent.accessToken.split('.')[0], 'different kid');
   ahead += 1_000;
   assert.equal((await v.verify(newAgent.accessToken)).sub, newAgent.agentId);
-  // The old key is gone from the JWKS: its tokens no longer verify.
-  ahead += 1_000;
+  // The previous key is retiring: still published, its tokens still verify.
+  assert.equal((await v.verify(oldAgent.accessToken)).sub, oldAgent.agentId);
+
+  // Emergency rotation: every earlier key is retired. Once the verifier's cached JWKS expires, their tokens fail.
+  assert.equal((await b.req('/v1/admin/keys/rotate', { token: admin, body: { revoke_previous: true } })).status, 200);
+  ahead += 61_000;
   await rejectsWith(v.verify(oldAgent.accessToken), 'unknown_key');
+  await rejectsWith(v.verify(newAgent.accessToken), 'unknown_key');
 });

@@ -67,6 +67,7 @@ describe('defaults', () => {
     assert.equal(cfg.tlsClientCa, '');
     assert.deepEqual(cfg.trustedProxies, []);
     assert.equal(cfg.ed25519, 'native');
+    assert.equal(cfg.signingKeyMaxAge, null);
   });
 
   it('treats every variable set to the empty string exactly like unset', () => {
@@ -255,6 +256,23 @@ describe('AA_TLS_MODE', () => {
       configError({ AA_TLS_MODE: 'mtls', AA_TLS_CERT: '/c', AA_TLS_KEY: '/k' }),
       'AA_TLS_CLIENT_CA must be set when AA_TLS_MODE=mtls',
     );
+  });
+});
+
+describe('AA_SIGNING_KEY_MAX_AGE', () => {
+  it('reads a number and one unit', () => {
+    const age = (v: string): number | null => load({ AA_SIGNING_KEY_MAX_AGE: v }).cfg.signingKeyMaxAge;
+    assert.equal(age('90s'), 90);
+    assert.equal(age('45m'), 2700);
+    assert.equal(age('12h'), 43_200);
+    assert.equal(age('30d'), 2_592_000);
+    assert.equal(age('3650d'), 315_360_000);
+  });
+  it('is fatal for anything else, naming the value', () => {
+    for (const v of ['30', '30D', '1.5h', '-1h', ' 1h', '1h30m', 'never', '59s', '3651d', '0d']) {
+      assert.match(configError({ AA_SIGNING_KEY_MAX_AGE: v }), /^AA_SIGNING_KEY_MAX_AGE must be a duration from 60s to 3650d/, v);
+    }
+    assert.match(configError({ AA_SIGNING_KEY_MAX_AGE: '1w' }), /got "1w"$/);
   });
 });
 

@@ -10,6 +10,7 @@ import { anonymousLane } from '../../src/crypto/verify-lanes.js';
 import { generateKeyPair, signDetached, verifyDetached, type Ed25519KeyPair } from '../../src/crypto/ed25519.js';
 import { encodeCompactJws, encodeSigningInput, jwtHeaderJson } from '../../src/crypto/jwt.js';
 import { serializeClaims, type Claims } from '../../src/services/claims.js';
+import { SigningKeys } from '../../src/services/signing-keys.js';
 import { TokenService } from '../../src/services/tokens.js';
 import { VerifiedTokenCache } from '../../src/services/verified-cache.js';
 
@@ -36,7 +37,7 @@ function service(opts: { cacheSize?: number; revoked?: Set<string> } = {}) {
   const { pool, calls } = countingPool();
   const revoked = opts.revoked ?? new Set<string>();
   const tokens = new TokenService(
-    key,
+    new SigningKeys([], key),
     pool,
     { issuer: '', audience: '', defaultTtl: 300, maxTtl: 86400 },
     (c) => revoked.has(c.jti),
@@ -134,7 +135,7 @@ describe('verified-token cache', () => {
   it('VerifiedTokenCache never holds more than its bound and drops entries at exp', () => {
     const cache = new VerifiedTokenCache(100);
     const claims = (exp: number): Claims => ({ iss: '', sub: 's', exp, nbf: 0, iat: 0, jti: 'j', scope: null });
-    for (let i = 0; i < 1000; i++) cache.set(VerifiedTokenCache.keyOf(`token-${i}`), claims(2000 + i));
+    for (let i = 0; i < 1000; i++) cache.set(VerifiedTokenCache.keyOf(`token-${i}`), claims(2000 + i), 'kid');
     assert.equal(cache.size, 100);
     assert.equal(cache.get(VerifiedTokenCache.keyOf('token-0'), 0), undefined);
     assert.notEqual(cache.get(VerifiedTokenCache.keyOf('token-999'), 0), undefined);

@@ -13,7 +13,7 @@ import type { Issued } from '../tokens.js';
 import { recordDenial } from './authenticate.js';
 import { issueToken } from './tokens.js';
 
-export const ADMIN_SCOPES = ['admin:launch-tokens:*', 'admin:revoke:*', 'admin:audit:*'];
+export const ADMIN_SCOPES = ['admin:launch-tokens:*', 'admin:revoke:*', 'admin:audit:*', 'admin:keys:*'];
 export const APP_SCOPES = ['app:launch-tokens:*', 'app:agents:*', 'app:audit:read'];
 
 export async function checkAdminSecret(presented: string, secret: AdminSecret, pool: CryptoPool): Promise<boolean> {

@@ -1,6 +1,7 @@
 /** Broker-wide operations: health and housekeeping. */
 import { LIMITS } from '../../config/limits.js';
 import type { Services } from '../services.js';
+import { maintainSigningKeys } from './keys.js';
 
 export interface Health {
   /** False while the last write to the store failed. */
@@ -23,9 +24,11 @@ export function probeStore(s: Services): void {
   if (!s.store.healthy()) s.persister.commit([]).catch(() => undefined);
 }
 
-/** Drops what can no longer matter, in memory and in the store; returns what it dropped, by kind. */
-export async function housekeeping(s: Services): Promise<Record<string, number>> {
-  const nowMs = Date.now();
+/**
+ * Drops what can no longer matter, in memory and in the store, and moves the signing keys on (retirement, rotation by
+ * age); returns what it did, by kind. `nowMs` lets tests drive the clock.
+ */
+export async function housekeeping(s: Services, nowMs = Date.now()): Promise<Record<string, number>> {
   const now = Math.floor(nowMs / 1000);
   const retention = LIMITS.agentRetentionSeconds;
   const counts = {
@@ -38,5 +41,6 @@ export async function housekeeping(s: Services): Promise<Record<string, number>>
   };
   await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: retention }], s.denials.flush(nowMs));
   s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
-  return counts;
+  const keys = await maintainSigningKeys(s, nowMs);
+  return { ...counts, signing_keys_retired: keys.retired, signing_keys_rotated: keys.rotated };
 }
