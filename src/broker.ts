@@ -15,6 +15,7 @@ import { VERSION } from './routes/system.js';
 import { issueLaunchToken } from './services/operations/launch-tokens.js';
 import { issueAdminToken } from './services/operations/logins.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
+import { AuditLogFile } from './services/audit-log-file.js';
 import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
 import { openStore } from './store/index.js';
@@ -39,6 +40,8 @@ export interface BrokerOptions {
   /** Housekeeping period; tests shorten it. */
   housekeepingMs?: number;
   drainMs?: number;
+  /** The clock audit retention measures age with; tests drive it. */
+  clock?: () => number;
 }
 
 export interface BrokerHandle {
@@ -47,6 +50,8 @@ export interface BrokerHandle {
   readonly url: string;
   /** Runs one housekeeping pass now (the timer does the same every period). */
   housekeep(): Promise<void>;
+  /** Reopens the JSONL audit log (SIGHUP, after logrotate). */
+  reopenAuditLog(): Promise<void>;
   /** Stop accepting, drain in-flight requests, flush and close storage. Idempotent. */
   close(): Promise<void>;
 }
@@ -102,12 +107,27 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     metrics.auditEventsLoaded.set(snapshot.audit.count);
     logger.ok('BROKER', 'main', 'audit events loaded', `count=${snapshot.audit.count}`);
     if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
-    services = createServices({ config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot });
+    const auditFile = config.audit.logPath === '' ? null : await AuditLogFile.open(config.audit.logPath, store, {
+      onError: (message, err) => {
+        metrics.auditLogWriteErrors.inc();
+        logger.fail('BROKER', 'audit', message, `path=${config.audit.logPath}`, `error=${err.message}`);
+      },
+      onLog: (level, message, ...ctx) => logger[level]('BROKER', 'audit', message, ...ctx),
+    });
+    services = createServices({
+      config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot, auditFile, now: opts.clock,
+    });
   } catch (err) {
     await Promise.allSettled([store.close(), closePool()]);
     throw new FatalError(`load state: ${errText(err)}`);
   }
   const s = services;
+  if (s.archiver !== null) {
+    // A run cut short by a crash left a segment whose rows are still in the database: finish it first.
+    await s.archiver.reconcile().catch((err: unknown) => {
+      logger.fail('BROKER', 'audit', 'audit archive check failed; archiving is stopped until it is resolved', `error=${errText(err)}`);
+    });
+  }
   metrics.activeAgents.set(s.agents.activeCount(Math.floor(Date.now() / 1000), (id) => s.revocations.has('agent', id)));
 
   if (config.seedTokens) await seed(s, print);
@@ -170,6 +190,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       }
       clearInterval(idle);
       await s.persister.drain();
+      await s.auditFile?.close();
       try {
         await store.close();
         logger.ok('BROKER', 'shutdown', 'database closed');
@@ -181,7 +202,15 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     return closing;
   };
 
-  return { services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, close };
+  const reopenAuditLog = async (): Promise<void> => {
+    if (s.auditFile === null) return;
+    await s.auditFile.reopen();
+    logger.ok('BROKER', 'audit', 'audit log reopened', `path=${s.auditFile.path}`);
+  };
+
+  return {
+    services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, reopenAuditLog, close,
+  };
 }
 
 /** AA_SEED_TOKENS=true: a launch token and an admin token printed for local development. */

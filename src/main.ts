@@ -45,6 +45,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // logrotate: after `create` (rename) or `copytruncate`, the JSONL audit log is reopened at its path.
+  process.on('SIGHUP', () => void b.reopenAuditLog());
 }
 
 main().catch((err: unknown) => fatal(err instanceof Error ? err.message : String(err)));

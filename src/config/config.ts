@@ -5,6 +5,7 @@ import type { AdminSecret } from './admin-secret.js';
 import { parseCidr } from './cidr.js';
 import type { Cidr } from './cidr.js';
 import { configFileCandidates, findConfigFile } from './config-file.js';
+import { parseDuration } from './duration.js';
 import { parseGoInt } from './env-values.js';
 import { AgentWritError } from '../errors.js';
 
@@ -39,6 +40,17 @@ export interface Config {
   tlsKey: string;
   tlsClientCa: string;
   trustedProxies: Cidr[];
+  /** The audit trail outside the database (AA_AUDIT_*). */
+  audit: AuditTrailConfig;
+}
+
+export interface AuditTrailConfig {
+  /** JSONL audit log for log shippers; '' = off. */
+  logPath: string;
+  /** Seconds an event stays in the database before it moves to the archive; null = keep everything. */
+  retentionSeconds: number | null;
+  /** Where archive segments are written; '' unless retention is set. */
+  archiveDir: string;
 }
 
 /** Fatal configuration problem; the message is what follows `FATAL: ` on stderr. */
@@ -150,6 +162,22 @@ function readTls(env: NodeJS.ProcessEnv): Pick<Config, 'tlsMode' | 'tlsCert' | '
   return tls;
 }
 
+function readAuditTrail(env: NodeJS.ProcessEnv): AuditTrailConfig {
+  const logPath = envValue(env, 'AA_AUDIT_LOG_PATH') ?? '';
+  const rawRetention = envValue(env, 'AA_AUDIT_RETENTION');
+  const archiveDir = envValue(env, 'AA_AUDIT_ARCHIVE_DIR') ?? '';
+  if (rawRetention === undefined) {
+    if (archiveDir !== '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
+    return { logPath, retentionSeconds: null, archiveDir: '' };
+  }
+  const retentionSeconds = parseDuration(rawRetention);
+  if (retentionSeconds === null) {
+    throw new ConfigError(`AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got ${JSON.stringify(rawRetention)}`);
+  }
+  if (archiveDir === '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set');
+  return { logPath, retentionSeconds, archiveDir };
+}
+
 /** Comma-separated CIDRs or bare addresses; blank entries (e.g. a trailing comma) are ignored. */
 export function parseTrustedProxies(raw: string | undefined): Cidr[] {
   if (raw === undefined) return [];
@@ -195,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
   }
   const tls = readTls(env);
   const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
+  const audit = readAuditTrail(env);
 
   const adminSecret = adminSecretFrom(envValue(env, 'AA_ADMIN_SECRET') ?? file?.values.adminSecret ?? '');
   if (adminSecret === null) throw new ConfigError(WEAK_ADMIN_SECRET_MESSAGE);
@@ -219,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
     ...tls,
     trustedProxies,
+    audit,
   };
 }
 

@@ -11,7 +11,7 @@ import { parseBatch } from './batch-codec.js';
 import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
-import { AuditTotals, loadSnapshot, queryAudit } from './queries.js';
+import { AuditTotals, auditRange, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
 import type { Mutation } from './store.js';
 
@@ -38,6 +38,7 @@ function applyEntries(entries: JournalEntry[]): void {
   let operation = 'apply';
   let seq = entries[0]!.seq;
   let pruned = false;
+  let archived = false;
   db.exec('BEGIN');
   try {
     for (const e of entries) {
@@ -46,6 +47,7 @@ function applyEntries(entries: JournalEntry[]): void {
         operation = DB_OPERATION[m.kind] ?? 'apply';
         applier.apply(m);
         if (m.kind === 'prune') pruned = true;
+        else if (m.kind === 'audit.archive') archived = true;
       }
     }
     applier.setLastSeq(entries[entries.length - 1]!.seq);
@@ -56,6 +58,7 @@ function applyEntries(entries: JournalEntry[]): void {
     send({ type: 'applyFailed', seq, message: (err as Error).message, operation });
     return;
   }
+  if (archived) totals.clear();
   const p = applier.lastPrune;
   if (pruned && p !== null) {
     log(
@@ -124,6 +127,13 @@ function handle(msg: ToWorker): void {
       return;
     case 'checkpoint':
       void checkpoint(msg.id);
+      return;
+    case 'auditRange':
+      try {
+        send({ type: 'auditRows', id: msg.id, rows: auditRange(db, msg.afterSeq, msg.limit) });
+      } catch (err) {
+        send({ type: 'failed', id: msg.id, message: (err as Error).message });
+      }
       return;
     case 'close':
       db.close();
