@@ -96,6 +96,8 @@ export class AuditLogFile {
   private running: Promise<void> | null = null;
   private failure: string | null = null;
   private closed = false;
+  /** Set while SIGHUP swaps the handles: rows wait in `pending` meanwhile. */
+  private reopening = false;
   private positionKnown: boolean;
 
   private constructor(
@@ -135,7 +137,7 @@ export class AuditLogFile {
       this.pending = [];
       this.behind = true;
     }
-    if (this.failure === null) void this.run();
+    if (this.failure === null && !this.reopening) void this.run();
   }
 
   /** Tries again after a failure (the broker calls this every few seconds while failing). */
@@ -146,14 +148,17 @@ export class AuditLogFile {
 
   /** SIGHUP: close and reopen the path (after logrotate renamed or truncated the file), then write what is due. */
   async reopen(): Promise<void> {
-    if (this.closed) return;
-    while (this.running !== null) await this.running;
-    await this.closeHandles();
+    if (this.closed || this.reopening) return;
+    this.reopening = true;
     try {
+      while (this.running !== null) await this.running;
+      await this.closeHandles();
       await this.openHandles();
     } catch (err) {
       this.fail('cannot open the audit log', err as Error);
       return;
+    } finally {
+      this.reopening = false;
     }
     const wasFailing = this.failure !== null;
     this.failure = null;
