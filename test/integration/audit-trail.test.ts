@@ -61,7 +61,7 @@ test('retention by age: segments, anchor, health, query and verification end to 
 
   // Three runs, each after the clock moved past the retention: three segments in chain order.
   for (let round = 0; round < 3; round++) {
-    await b.registerAgent({ task: `t${round}` });
+    await b.launchToken();
     now += 2 * HOUR;
     if (round === 0) {
       const r = await awrit(['audit', 'archive'], { env });
@@ -157,7 +157,7 @@ test('a restart in the middle of an archive run loses and duplicates nothing', a
   const dir = trailDir(t);
   const archive = join(dir, 'archive');
   const b = await startTestBroker(t, { dir, keepDir: true, env: trailEnv(dir) });
-  for (let i = 0; i < 3; i++) await b.registerAgent();
+  for (let i = 0; i < 3; i++) await b.launchToken();
   await b.stop();
 
   // The state a crash leaves between "segment durable" and "rows deleted": a segment whose rows are still in the
