@@ -72,6 +72,8 @@ const rssMiB = (pid, field = 'VmRSS') => {
 };
 const mb = (bytes) => (bytes / 1e6).toFixed(0);
 
+const children = new Set();
+
 /** Starts the broker on `dir`; resolves once it listens, with its port and the startup time. */
 async function start(dir, env = {}) {
   const started = performance.now();
@@ -82,6 +84,8 @@ async function start(dir, env = {}) {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   let out = '';
   const port = await new Promise((resolve, reject) => {
     child.on('exit', (code) => reject(new Error(`broker exited ${code}`)));
@@ -135,13 +139,18 @@ try {
   report(`retention 30d, first start (${HISTORY + WINDOW} events)`, b);
   const token = JSON.parse((await post(b.port, '/v1/admin/auth', { secret: SECRET })).body).access_token;
   t = performance.now();
-  const run = JSON.parse((await post(b.port, '/v1/admin/audit/archive', undefined, token)).body);
+  const run = { archived: 0, calls: 0 };
+  for (let more = true; more; run.calls++) {
+    const body = JSON.parse((await post(b.port, '/v1/admin/audit/archive', undefined, token)).body);
+    run.archived += body.archived;
+    more = body.more;
+  }
   const runMs = performance.now() - t;
   const peak = rssMiB(b.pid, 'VmHWM');
   await b.stop();
   const segs = readdirSync(join(ret, 'archive'));
   const archiveBytes = segs.reduce((n, f) => n + statSync(join(ret, 'archive', f)).size, 0);
-  console.log(`archive run: ${run.archived} events into ${segs.length} segments (${mb(archiveBytes)} MB gzip) in ${(runMs / 1000).toFixed(1)} s; peak RSS ${peak} MiB`);
+  console.log(`archive: ${run.archived} events in ${run.calls} calls into ${segs.length} segments (${mb(archiveBytes)} MB gzip) in ${(runMs / 1000).toFixed(1)} s; peak RSS ${peak} MiB`);
   b = await start(ret, env);
   report(`retention 30d, restart after archiving`, b, `db ${mb(statSync(join(ret, 'data.db')).size)} MB`);
   await b.stop();
@@ -159,5 +168,6 @@ try {
   console.log(`|${'-'.repeat(46)}|---------|---------|---------`);
   for (const r of rows) console.log(r);
 } finally {
+  for (const child of children) child.kill('SIGKILL');
   rmSync(root, { recursive: true, force: true });
 }

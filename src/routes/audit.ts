@@ -45,6 +45,9 @@ export function auditEvents(s: Services): AuthedHandler {
 export function archiveAudit(s: Services): AuthedHandler {
   return async () => {
     const r = await archiveAuditEvents(s);
-    return { status: 200, json: { archived: r.archived, segments: r.segments, archived_through: r.archivedThrough } };
+    return {
+      status: 200,
+      json: { archived: r.archived, segments: r.segments, archived_through: r.archivedThrough, more: r.more },
+    };
   };
 }

@@ -17,6 +17,11 @@ import { listSegments, readSegment, removePartialSegments, writeSegment, type Se
 /** Events per segment: a few MB of JSON before compression, written in one piece. */
 export const SEGMENT_EVENTS = 10_000;
 const PAGE = 1000;
+/**
+ * A run starts no new segment after this long: a backlog (retention just enabled on a long history) is worked off
+ * over several runs, so an on-demand run answers well inside the request timeout and shutdown never waits long.
+ */
+export const RUN_BUDGET_MS = 5_000;
 
 /** The archive directory and the database disagree: archiving stops until an operator looks. */
 export class AuditArchiveError extends AgentWritError {
@@ -28,6 +33,8 @@ export interface ArchiveResult {
   archived: number;
   segments: string[];
   anchor: AuditAnchor | null;
+  /** The run stopped at its time budget with old events left: run again. */
+  more: boolean;
 }
 
 export interface AuditArchiverDeps {
@@ -92,8 +99,13 @@ export class AuditArchiver {
     await this.reconcile();
     const cutoff = parseRfc3339(rfc3339Nano(this.d.now() - this.d.retentionSeconds * 1000))!;
     const limit = Math.min(this.d.archivableThrough(), this.d.audit.durableSeq);
-    const result: ArchiveResult = { archived: 0, segments: [], anchor: this.d.audit.anchor };
+    const result: ArchiveResult = { archived: 0, segments: [], anchor: this.d.audit.anchor, more: false };
+    const deadline = performance.now() + RUN_BUDGET_MS;
     for (;;) {
+      if (performance.now() > deadline) {
+        result.more = true;
+        break;
+      }
       const rows = await this.oldRows(cutoff, limit);
       if (rows.length === 0) break;
       const segment: Segment = await writeSegment(this.d.dir, rows);

@@ -30,9 +30,10 @@ export interface ArchiveOutcome {
   archived: number;
   segments: string[];
   archivedThrough: ArchivedThrough | null;
+  more: boolean;
 }
 
-/** Moves every event older than the retention into archive segments now. */
+/** Moves events older than the retention into archive segments now, for at most one run's time budget. */
 export async function archiveAuditEvents(s: Services): Promise<ArchiveOutcome> {
   if (s.archiver === null) {
     throw new RequestError('conflict', 'audit retention is not configured (AA_AUDIT_RETENTION, AA_AUDIT_ARCHIVE_DIR)');
@@ -40,7 +41,7 @@ export async function archiveAuditEvents(s: Services): Promise<ArchiveOutcome> {
   try {
     const r = await s.archiver.run();
     if (r.archived > 0) s.metrics.auditEventsArchived.inc(r.archived);
-    return { archived: r.archived, segments: r.segments, archivedThrough: through(r.anchor) };
+    return { archived: r.archived, segments: r.segments, archivedThrough: through(r.anchor), more: r.more };
   } catch (err) {
     s.logger.fail('BROKER', 'audit', 'audit archive run failed', `error=${(err as Error).message}`);
     throw new RequestError('internal_error', 'failed to archive audit events', { cause: err });
