@@ -40,7 +40,7 @@ export interface Config {
   tlsKey: string;
   tlsClientCa: string;
   trustedProxies: Cidr[];
-  /** The audit trail outside the database (AA_AUDIT_*). */
+  /** The audit trail outside the database: AA_AUDIT_LOG_PATH, AA_AUDIT_RETENTION, AA_AUDIT_ARCHIVE_DIR. */
   audit: AuditTrailConfig;
 }
 

@@ -163,7 +163,7 @@ test('a restart in the middle of an archive run loses and duplicates nothing', a
   // The state a crash leaves between "segment durable" and "rows deleted": a segment whose rows are still in the
   // database, and the temp file of a write that never finished.
   const store = await openStore({ path: join(dir, 'data.db') });
-  const rows = await store.auditRange(0, 10);
+  const rows = await store.auditRange(0, 5);
   await store.close();
   const seg = await writeSegment(archive, rows);
   writeFileSync(join(archive, 'audit-000000000011-000000000020.jsonl.gz.tmp'), 'partial');
@@ -184,7 +184,7 @@ test('a restart in the middle of an archive run loses and duplicates nothing', a
   assert.ok(b2.logs.some((l) => l.includes('completed an interrupted audit archive run')), b2.logs.join('\n'));
   assert.deepEqual(readdirSync(archive), [seg.name], 'the temp file is gone');
   const { ids, json } = await dbIds(b2);
-  assert.equal((json.archived_through as { id: string }).id, 'evt-000010');
+  assert.equal((json.archived_through as { id: string }).id, 'evt-000005');
   assert.deepEqual([...(await archivedIds(archive)), ...ids], seqs(Number(ids.at(-1)!.slice(4))));
   const v = await awrit(['audit', 'verify', '--archive', archive], { env: { AACTL_BROKER_URL: b2.url, AACTL_ADMIN_SECRET: ADMIN_SECRET } });
   assert.equal(v.code, 0, v.stdout);
