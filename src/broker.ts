@@ -18,6 +18,7 @@ import { issueLaunchToken } from './services/operations/launch-tokens.js';
 import { issueAdminToken } from './services/operations/logins.js';
 import { adoptKeyFile } from './services/operations/keys.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
+import { AuditLogFile } from './services/audit-log-file.js';
 import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
 import { openStore } from './store/index.js';
@@ -42,6 +43,8 @@ export interface BrokerOptions {
   /** Housekeeping period; tests shorten it. */
   housekeepingMs?: number;
   drainMs?: number;
+  /** The clock audit retention measures age with; tests drive it. */
+  clock?: () => number;
 }
 
 export interface BrokerHandle {
@@ -50,6 +53,8 @@ export interface BrokerHandle {
   readonly url: string;
   /** Runs one housekeeping pass now, or as at `nowMs` (the timer does the same every period). */
   housekeep(nowMs?: number): Promise<void>;
+  /** Reopens the JSONL audit log (SIGHUP, after logrotate). */
+  reopenAuditLog(): Promise<void>;
   /** Stop accepting, drain in-flight requests, flush and close storage. Idempotent. */
   close(): Promise<void>;
 }
@@ -111,7 +116,16 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     metrics.auditEventsLoaded.set(snapshot.audit.count);
     logger.ok('BROKER', 'main', 'audit events loaded', `count=${snapshot.audit.count}`);
     if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
-    services = createServices({ config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot });
+    const auditFile = config.audit.logPath === '' ? null : await AuditLogFile.open(config.audit.logPath, store, {
+      onError: (message, err) => {
+        metrics.auditLogWriteErrors.inc();
+        logger.fail('BROKER', 'audit', message, `path=${config.audit.logPath}`, `error=${err.message}`);
+      },
+      onLog: (level, message, ...ctx) => logger[level]('BROKER', 'audit', message, ...ctx),
+    });
+    services = createServices({
+      config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot, auditFile, now: opts.clock,
+    });
     const adopted = await adoptKeyFile(services);
     if (adopted !== null) {
       logger.warn('BROKER', 'main', 'key file holds a new signing key; previous key retiring', `kid=${adopted.active.kid}`);
@@ -122,6 +136,12 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     throw new FatalError(`load state: ${errText(err)}`);
   }
   const s = services;
+  if (s.archiver !== null) {
+    // A run cut short by a crash left a segment whose rows are still in the database: finish it first.
+    await s.archiver.reconcile().catch((err: unknown) => {
+      logger.fail('BROKER', 'audit', 'audit archive check failed; archiving is stopped until it is resolved', `error=${errText(err)}`);
+    });
+  }
   metrics.activeAgents.set(s.agents.activeCount(Math.floor(Date.now() / 1000), (id) => s.revocations.has('agent', id)));
 
   if (config.seedTokens) await seed(s, print);
@@ -184,6 +204,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       }
       clearInterval(idle);
       await s.persister.drain();
+      await s.auditFile?.close();
       try {
         await store.close();
         logger.ok('BROKER', 'shutdown', 'database closed');
@@ -195,7 +216,15 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     return closing;
   };
 
-  return { services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, close };
+  const reopenAuditLog = async (): Promise<void> => {
+    if (s.auditFile === null) return;
+    await s.auditFile.reopen();
+    logger.ok('BROKER', 'audit', 'audit log reopened', `path=${s.auditFile.path}`);
+  };
+
+  return {
+    services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, reopenAuditLog, close,
+  };
 }
 
 /** AA_SEED_TOKENS=true: a launch token and an admin token printed for local development. */

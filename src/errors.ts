@@ -57,7 +57,8 @@ export type InternalErrorCode =
   | 'AW_ERR_JOURNAL_CORRUPT'
   | 'AW_ERR_RECOVERY'
   | 'AW_ERR_TRANSPORT'
-  | 'AW_ERR_JSON_DECODE';
+  | 'AW_ERR_JSON_DECODE'
+  | 'AW_ERR_AUDIT_ARCHIVE';
 
 export abstract class AgentWritError extends Error {
   abstract readonly code: InternalErrorCode;

@@ -20,6 +20,10 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger({ level: config.logLevel });
+  // logrotate: after `create` (rename) or `copytruncate`, the JSONL audit log is reopened at its path. Installed
+  // before startup, because SIGHUP's default action would end the process.
+  let reopenAuditLog: (() => Promise<void>) | null = null;
+  process.on('SIGHUP', () => void reopenAuditLog?.());
   let broker;
   try {
     broker = await startBroker(config, { logger });
@@ -45,6 +49,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  reopenAuditLog = () => b.reopenAuditLog();
 }
 
 main().catch((err: unknown) => fatal(err instanceof Error ? err.message : String(err)));

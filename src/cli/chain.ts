@@ -1,6 +1,7 @@
 /**
  * Recomputes the audit hash chain event by event with the broker's own rule (`auditHash`), so a trail checks out
- * exactly when the broker would have produced it. Events must arrive oldest first, starting at the genesis.
+ * exactly when the broker would have produced it. Events must arrive oldest first, starting at the genesis or at
+ * an archive anchor (the last event moved out of the database).
  */
 import { auditHash, auditId, GENESIS_HASH } from '../store/audit-chain.js';
 import type { Json } from './decode.js';
@@ -29,11 +30,22 @@ const s = (e: Json, k: string): string => (typeof e[k] === 'string' ? (e[k] as s
 const n = (e: Json, k: string): number => (typeof e[k] === 'number' ? (e[k] as number) : 0);
 
 export class ChainVerifier {
-  private prev = GENESIS_HASH;
+  private prev: string;
   private verified = 0;
+  private readonly startSeq: number;
+
+  constructor(start: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH }) {
+    this.startSeq = start.seq;
+    this.prev = start.hash;
+  }
 
   get count(): number {
     return this.verified;
+  }
+
+  /** The sequence number of the last verified event (the start's before any). */
+  get seq(): number {
+    return this.startSeq + this.verified;
   }
 
   /** The hash of the last verified event (the genesis value before any). */
@@ -43,7 +55,7 @@ export class ChainVerifier {
 
   /** Checks the next event; returns the break, or null when it extends the chain. */
   add(e: Json): ChainBreak | null {
-    const expectedId = auditId(this.verified + 1);
+    const expectedId = auditId(this.seq + 1);
     const shape = shapeProblem(e);
     if (shape !== null) {
       return { at: typeof e.id === 'string' ? e.id : expectedId, field: 'event', expected: 'a well-formed event', found: shape };

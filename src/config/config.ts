@@ -5,6 +5,8 @@ import type { AdminSecret } from './admin-secret.js';
 import { parseCidr } from './cidr.js';
 import type { Cidr } from './cidr.js';
 import { configFileCandidates, findConfigFile } from './config-file.js';
+import { parseDuration } from './duration.js';
+import { LIMITS } from './limits.js';
 import { parseGoInt } from './env-values.js';
 import { AgentWritError } from '../errors.js';
 import { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25519EngineName } from '../crypto/ed25519-engine-names.js';
@@ -44,6 +46,17 @@ export interface Config {
   trustedProxies: Cidr[];
   /** AA_ED25519: which implementation signs and verifies (docs/operator-guide.md). */
   ed25519: Ed25519EngineName;
+  /** The audit trail outside the database: AA_AUDIT_LOG_PATH, AA_AUDIT_RETENTION, AA_AUDIT_ARCHIVE_DIR. */
+  audit: AuditTrailConfig;
+}
+
+export interface AuditTrailConfig {
+  /** JSONL audit log for log shippers; '' = off. */
+  logPath: string;
+  /** Seconds an event stays in the database before it moves to the archive; null = keep everything. */
+  retentionSeconds: number | null;
+  /** Where archive segments are written; '' unless retention is set. */
+  archiveDir: string;
 }
 
 /** Fatal configuration problem; the message is what follows `FATAL: ` on stderr. */
@@ -163,29 +176,33 @@ function readEd25519(env: NodeJS.ProcessEnv): Ed25519EngineName {
   throw new ConfigError(`AA_ED25519 must be ${ED25519_ENGINES.join(' or ')}, got ${JSON.stringify(raw)}`);
 }
 
-const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
-/**
- * A duration such as `90s`, `15m`, `12h` or `30d`: a whole number and one unit. At least one minute (a shorter key
- * life only makes every verifier refetch the JWKS constantly) and at most ten years.
- */
-export function parseDuration(raw: string): number | null {
-  const m = /^([0-9]{1,10})([smhd])$/.exec(raw);
-  if (m === null) return null;
-  const seconds = Number(m[1]) * (DURATION_UNITS[m[2] as string] as number);
-  return seconds >= 60 && seconds <= 315_360_000 ? seconds : null;
-}
-
 function readSigningKeyMaxAge(env: NodeJS.ProcessEnv): number | null {
   const raw = envValue(env, 'AA_SIGNING_KEY_MAX_AGE');
   if (raw === undefined) return null;
   const seconds = parseDuration(raw);
-  if (seconds === null) {
+  // At least a minute (a shorter key life only makes every verifier refetch the JWKS) and at most ten years.
+  if (seconds === null || seconds < 60 || seconds > LIMITS.maxTtlInput) {
     throw new ConfigError(
       `AA_SIGNING_KEY_MAX_AGE must be a duration from 60s to 3650d such as 90d, 12h or 45m (a number and one of s, m, h, d), got ${JSON.stringify(raw)}`,
     );
   }
   return seconds;
+}
+
+function readAuditTrail(env: NodeJS.ProcessEnv): AuditTrailConfig {
+  const logPath = envValue(env, 'AA_AUDIT_LOG_PATH') ?? '';
+  const rawRetention = envValue(env, 'AA_AUDIT_RETENTION');
+  const archiveDir = envValue(env, 'AA_AUDIT_ARCHIVE_DIR') ?? '';
+  if (rawRetention === undefined) {
+    if (archiveDir !== '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
+    return { logPath, retentionSeconds: null, archiveDir: '' };
+  }
+  const retentionSeconds = parseDuration(rawRetention);
+  if (retentionSeconds === null) {
+    throw new ConfigError(`AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got ${JSON.stringify(rawRetention)}`);
+  }
+  if (archiveDir === '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set');
+  return { logPath, retentionSeconds, archiveDir };
 }
 
 /** Comma-separated CIDRs or bare addresses; blank entries (e.g. a trailing comma) are ignored. */
@@ -235,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
   const signingKeyMaxAge = readSigningKeyMaxAge(env);
   const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
   const ed25519 = readEd25519(env);
+  const audit = readAuditTrail(env);
 
   const adminSecret = adminSecretFrom(envValue(env, 'AA_ADMIN_SECRET') ?? file?.values.adminSecret ?? '');
   if (adminSecret === null) throw new ConfigError(WEAK_ADMIN_SECRET_MESSAGE);
@@ -261,6 +279,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     ...tls,
     trustedProxies,
     ed25519,
+    audit,
   };
 }
 

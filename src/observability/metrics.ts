@@ -24,6 +24,10 @@ export interface Metrics {
   readonly auditWriteDuration: { observe(seconds: number): void };
   readonly dbErrors: LabelledCounter;
   readonly auditEventsLoaded: { set(value: number): void };
+  /** Failed writes (or opens) of the JSONL audit log; the events stay in the database and are written later. */
+  readonly auditLogWriteErrors: CounterChild;
+  /** Audit events moved from the database into archive segments. */
+  readonly auditEventsArchived: CounterChild;
   readonly registry: Registry;
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -138,6 +142,17 @@ export function createMetrics(): Metrics {
     registers,
   });
 
+  const auditLogWriteErrors = new Counter({
+    name: 'agentwrit_audit_log_write_errors_total',
+    help: 'Failed writes to the JSONL audit log',
+    registers,
+  });
+  const auditEventsArchived = new Counter({
+    name: 'agentwrit_audit_events_archived_total',
+    help: 'Audit events moved from the database into archive segments',
+    registers,
+  });
+
   collectDefaultMetrics({ register: registry });
 
   const durationChild = cappedChildren((v) => requestDuration.labels(v));
@@ -169,6 +184,8 @@ export function createMetrics(): Metrics {
     auditWriteDuration: { observe: (seconds) => auditWriteDuration.observe(seconds) },
     dbErrors: labelledCounter(dbErrors),
     auditEventsLoaded: { set: (value) => auditEventsLoaded.set(value) },
+    auditLogWriteErrors: { inc: (value) => auditLogWriteErrors.inc(value) },
+    auditEventsArchived: { inc: (value) => auditEventsArchived.inc(value) },
     registry,
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

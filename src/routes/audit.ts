@@ -2,7 +2,7 @@
 import { LIMITS } from '../config/limits.js';
 import { RequestError } from '../errors.js';
 import { parseRfc3339 } from '../platform/time.js';
-import { queryAuditEvents, type AuditFilter } from '../services/operations/audit.js';
+import { archiveAuditEvents, queryAuditEvents, type AuditFilter } from '../services/operations/audit.js';
 import type { Services } from '../services/services.js';
 import type { AuthedHandler } from './guard.js';
 
@@ -33,7 +33,21 @@ export function auditEvents(s: Services): AuthedHandler {
       }
       filter.offset = Number(offset);
     }
-    const page = await queryAuditEvents(s, filter);
-    return { status: 200, json: { ...page, offset: filter.offset, limit: filter.limit } };
+    const { events, total, archivedThrough } = await queryAuditEvents(s, filter);
+    const json: Record<string, unknown> = { events, total, offset: filter.offset, limit: filter.limit };
+    // Only once events were archived: the database part of the chain then starts after this event.
+    if (archivedThrough !== null) json.archived_through = archivedThrough;
+    return { status: 200, json };
+  };
+}
+
+/** POST /v1/admin/audit/archive — move events older than the retention into archive segments now. */
+export function archiveAudit(s: Services): AuthedHandler {
+  return async () => {
+    const r = await archiveAuditEvents(s);
+    return {
+      status: 200,
+      json: { archived: r.archived, segments: r.segments, archived_through: r.archivedThrough, more: r.more },
+    };
   };
 }

@@ -18,6 +18,7 @@ export function health(s: Services): Handler {
         uptime: h.uptimeSeconds,
         db_connected: h.ok,
         audit_events_count: h.auditEvents,
+        ...(h.auditLog === null ? {} : { audit_log: h.auditLog.ok ? 'ok' : 'failing' }),
       },
     };
   };

@@ -6,7 +6,7 @@ import type { Services } from '../services/services.js';
 import type { Handler, ParamNames } from '../transport/pipeline.js';
 import { Router, type Method } from '../transport/router.js';
 import { createApp, deleteApp, getApp, listApps, updateApp } from './apps.js';
-import { auditEvents } from './audit.js';
+import { archiveAudit, auditEvents } from './audit.js';
 import { challenge } from './challenge.js';
 import { delegate } from './delegate.js';
 import { bearer } from './guard.js';
@@ -32,6 +32,7 @@ export function buildRouter(s: Services): Router<Handler<string>> {
   route('POST', '/v1/delegate', bearer(s, delegate(s)));
   route('POST', '/v1/revoke', bearer(s, revoke(s), { scope: 'admin:revoke:*' }));
   route('GET', '/v1/audit/events', bearer(s, auditEvents(s), { scope: 'admin:audit:*' }));
+  route('POST', '/v1/admin/audit/archive', bearer(s, archiveAudit(s), { scope: 'admin:audit:*' }));
   route('POST', '/v1/admin/auth', adminAuth(s));
   route('POST', '/v1/admin/launch-tokens', bearer(s, createLaunchToken(s), { scope: 'admin:launch-tokens:*' }));
   route('POST', '/v1/app/launch-tokens', bearer(s, createLaunchToken(s), { scope: 'app:launch-tokens:*' }));

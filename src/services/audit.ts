@@ -6,7 +6,7 @@
  */
 import { nowRfc3339Nano } from '../platform/time.js';
 import { auditHash, auditId, GENESIS_HASH } from '../store/audit-chain.js';
-import type { AuditRow } from '../store/store.js';
+import type { AuditAnchor, AuditRow } from '../store/store.js';
 
 export interface AuditInput {
   event_type: string;
@@ -76,13 +76,17 @@ export function boundAuditInput(e: AuditInput): AuditInput {
 export class AuditLog {
   private head: AuditHead;
   private durable: AuditHead;
+  /** The last event moved out of the database into an archive segment; null while none was. */
+  anchor: AuditAnchor | null;
 
   constructor(
     start: { lastSeq: number; lastHash: string },
     private readonly onRecord: (eventType: string) => void,
+    anchor: AuditAnchor | null = null,
   ) {
     this.head = { seq: start.lastSeq, hash: start.lastHash || GENESIS_HASH };
     this.durable = { ...this.head };
+    this.anchor = anchor;
   }
 
   /** Builds the next row of the chain. The caller puts it in a commit batch. */
@@ -119,8 +123,14 @@ export class AuditLog {
     this.head = { ...this.durable };
   }
 
+  /** Events in the database: the chain head's number less the archived ones. */
   get count(): number {
-    return this.head.seq;
+    return this.head.seq - (this.anchor?.seq ?? 0);
+  }
+
+  /** The last durable event's number. */
+  get durableSeq(): number {
+    return this.durable.seq;
   }
 }
 

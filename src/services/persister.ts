@@ -4,7 +4,7 @@
  * group queued behind it (their audit rows are chained onto rows that never became durable), rewinds the audit
  * head, and runs the callers' undo functions newest first, so memory ends up exactly as it is on disk.
  */
-import type { Mutation, Store } from '../store/store.js';
+import type { AuditRow, Mutation, Store } from '../store/store.js';
 import type { AuditInput, AuditLog } from './audit.js';
 
 interface Waiter {
@@ -21,6 +21,8 @@ export class Persister {
   constructor(
     private readonly store: Store,
     private readonly audit: AuditLog,
+    /** Receives the audit rows of each durable commit, in chain order (the JSONL audit log). */
+    private readonly onDurable?: (rows: AuditRow[]) => void,
   ) {}
 
   /**
@@ -50,7 +52,10 @@ export class Persister {
     for (const w of group) for (const m of w.batch) all.push(m);
     this.store.commit(all).then(
       () => {
-        for (const m of all) if (m.kind === 'audit.insert') this.audit.markDurable(m.row);
+        const rows: AuditRow[] = [];
+        for (const m of all) if (m.kind === 'audit.insert') rows.push(m.row);
+        for (const r of rows) this.audit.markDurable(r);
+        if (rows.length > 0) this.onDurable?.(rows);
         this.inFlight = false;
         for (const w of group) w.resolve();
         this.flush();

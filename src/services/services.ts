@@ -12,6 +12,8 @@ import type { Snapshot, Store } from '../store/store.js';
 import { Agents } from './agents.js';
 import { Apps } from './apps.js';
 import { AuditLog } from './audit.js';
+import { AuditArchiver } from './audit-archiver.js';
+import type { AuditLogFile } from './audit-log-file.js';
 import { isAppSubject, type Claims } from './claims.js';
 import { IssuedTokens } from './issued-tokens.js';
 import { LaunchTokens } from './launch-tokens.js';
@@ -40,6 +42,10 @@ export interface Services {
   readonly apps: Apps;
   readonly audit: AuditLog;
   readonly persister: Persister;
+  /** The JSONL audit log (AA_AUDIT_LOG_PATH), null when off. */
+  readonly auditFile: AuditLogFile | null;
+  /** Audit retention (AA_AUDIT_RETENTION), null when everything stays in the database. */
+  readonly archiver: AuditArchiver | null;
   /** Repeated denial events (auth failures) are folded so floods cannot grow the trail. */
   readonly denials: RepeatAggregator;
   readonly startedAt: number;
@@ -56,6 +62,9 @@ export interface ServiceDeps {
   /** The key pair from the key file: the active signing key. */
   keyPair: Ed25519KeyPair;
   snapshot: Snapshot;
+  auditFile?: AuditLogFile | null;
+  /** The clock audit retention measures age with (tests drive it). */
+  now?: () => number;
 }
 
 export function createServices(d: ServiceDeps): Services {
@@ -84,8 +93,23 @@ export function createServices(d: ServiceDeps): Services {
     { issued: (scope) => metrics.tokensIssued.inc(scope), clockSkew: () => metrics.clockSkew.inc() },
     LIMITS.verifiedCacheEntries,
   );
-  const audit = new AuditLog(snapshot.audit, (t) => metrics.auditEvents.inc(t));
-  const persister = new Persister(d.store, audit);
+  const audit = new AuditLog(snapshot.audit, (t) => metrics.auditEvents.inc(t), snapshot.auditAnchor);
+  const auditFile = d.auditFile ?? null;
+  const persister = new Persister(d.store, audit, auditFile === null ? undefined : (rows) => auditFile.append(rows));
+  const retention = config.audit.retentionSeconds;
+  const archiver =
+    retention === null
+      ? null
+      : new AuditArchiver({
+          dir: config.audit.archiveDir,
+          retentionSeconds: retention,
+          store: d.store,
+          audit,
+          commit: (mutations) => persister.commit(mutations),
+          archivableThrough: () => auditFile?.state.writtenSeq ?? Number.POSITIVE_INFINITY,
+          now: d.now ?? Date.now,
+          onLog: (level, message, ...ctx) => d.logger[level]('BROKER', 'audit', message, ...ctx),
+        });
   return {
     config,
     logger: d.logger,
@@ -102,6 +126,8 @@ export function createServices(d: ServiceDeps): Services {
     apps,
     audit,
     persister,
+    auditFile,
+    archiver,
     denials: new RepeatAggregator(),
     startedAt: Date.now(),
     begin: () => new UnitOfWork(persister),

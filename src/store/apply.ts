@@ -160,6 +160,18 @@ export class MutationApplier {
         };
         return;
       }
+      case 'audit.archive': {
+        const a = m.anchor;
+        this.audit.rows -= this.run('DELETE FROM audit_events WHERE seq <= ?', [a.seq]);
+        this.run(
+          `INSERT INTO audit_anchor (id, seq, event_id, hash, archived_at) VALUES (1, ?, ?, ?, ?)
+           ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, hash = excluded.hash,
+             archived_at = excluded.archived_at`,
+          [a.seq, a.id, a.hash, a.archived_at],
+        );
+        this.auditDirty = true;
+        return;
+      }
     }
   }
 

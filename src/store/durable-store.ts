@@ -5,7 +5,7 @@ import type { JournalWriter } from './journal-writer.js';
 import { DB_OPERATION, type FromWorker, type OpenResult, type ToWorker } from './protocol.js';
 import {
   StoreWriteError,
-  type AuditFilter, type AuditPage, type Mutation, type Snapshot, type Store, type StoreEvents,
+  type AuditFilter, type AuditPage, type AuditRow, type Mutation, type Snapshot, type Store, type StoreEvents,
 } from './store.js';
 import { UniquenessGuard } from './validate.js';
 
@@ -110,6 +110,13 @@ export class DurableStore implements Store {
     return this.request({ type: 'query', filter }).then((msg) => {
       if (msg.type !== 'queried') throw new Error(`unexpected worker reply ${msg.type}`);
       return msg.page;
+    });
+  }
+
+  auditRange(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    return this.request({ type: 'auditRange', afterSeq, limit }).then((msg) => {
+      if (msg.type !== 'auditRows') throw new Error(`unexpected worker reply ${msg.type}`);
+      return msg.rows;
     });
   }
 

@@ -1,4 +1,4 @@
-import type { AuditFilter, AuditPage, Mutation, Snapshot } from './store.js';
+import type { AuditFilter, AuditPage, AuditRow, Mutation, Snapshot } from './store.js';
 
 /** The `agentwrit_db_errors_total{operation}` label of each mutation kind. */
 export const DB_OPERATION: Record<Mutation['kind'], string> = {
@@ -11,6 +11,7 @@ export const DB_OPERATION: Record<Mutation['kind'], string> = {
   'issuedToken.put': 'save_issued_token',
   'signingKey.put': 'save_signing_key',
   prune: 'prune',
+  'audit.archive': 'archive_audit_events',
 };
 
 /** Messages between the request thread's Store proxy and the storage worker that owns the sql.js database. */
@@ -50,7 +51,8 @@ export type ToWorker =
   | { type: 'load'; id: number; nowMs: number }
   | { type: 'query'; id: number; filter: AuditFilter }
   | { type: 'checkpoint'; id: number }
-  | { type: 'close'; id: number };
+  | { type: 'close'; id: number }
+  | { type: 'auditRange'; id: number; afterSeq: number; limit: number };
 
 export type FromWorker =
   | { type: 'opened'; result: OpenResult }
@@ -60,5 +62,6 @@ export type FromWorker =
   | { type: 'queried'; id: number; page: AuditPage }
   | { type: 'checkpointed'; id: number; seq: number; bytes: number; ms: number; direct: boolean }
   | { type: 'closed'; id: number }
+  | { type: 'auditRows'; id: number; rows: AuditRow[] }
   | { type: 'failed'; id: number; message: string }
   | { type: 'log'; level: 'ok' | 'warn' | 'fail'; message: string; ctx: string[] };

@@ -1,6 +1,6 @@
 import type { Database, SqlValue } from 'sql.js';
 import type {
-  AgentRow, AppRow, AuditFilter, AuditPage, AuditRow, IssuedTokenRow, LaunchTokenRow, RevocationLevel,
+  AgentRow, AppRow, AuditAnchor, AuditFilter, AuditPage, AuditRow, IssuedTokenRow, LaunchTokenRow, RevocationLevel,
   RevocationRow, SigningKeyRow, SigningKeyState, Snapshot,
 } from './store.js';
 import { writeAuditMeta, type AuditState } from './apply.js';
@@ -56,10 +56,26 @@ export interface AuditHead {
   lastHash: string;
 }
 
-/** The chain head; `count` comes from the maintained audit state (a count(*) reads the whole index at 1 M rows). */
+/**
+ * The chain head; `count` comes from the maintained audit state (a count(*) reads the whole index at 1 M rows).
+ * With every row archived, the chain continues from the archive anchor.
+ */
 export function auditHead(db: Database, audit: AuditState): AuditHead {
   const last = all(db, 'SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1')[0];
-  return { count: audit.rows, lastSeq: last ? num(last.seq) : 0, lastHash: last ? str(last.hash) : GENESIS_HASH };
+  if (last !== undefined) return { count: audit.rows, lastSeq: num(last.seq), lastHash: str(last.hash) };
+  const anchor = readAuditAnchor(db);
+  return { count: audit.rows, lastSeq: anchor?.seq ?? 0, lastHash: anchor?.hash ?? GENESIS_HASH };
+}
+
+export function readAuditAnchor(db: Database): AuditAnchor | null {
+  const r = all(db, 'SELECT seq, event_id, hash, archived_at FROM audit_anchor WHERE id = 1')[0];
+  return r === undefined ? null : { seq: num(r.seq), id: str(r.event_id), hash: str(r.hash), archived_at: str(r.archived_at) };
+}
+
+/** Rows after `afterSeq` in chain order, through the seq index. */
+export function auditRange(db: Database, afterSeq: number, limit: number): AuditRow[] {
+  const n = Math.min(1000, Math.max(1, Math.trunc(limit)));
+  return all(db, 'SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?', [afterSeq, n]).map(toAuditRow);
 }
 
 const metaValue = (db: Database, key: string): number | null => {
@@ -172,7 +188,7 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number, audi
   ]).map((r) => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) }));
   return {
     apps: loadApps(db), revocations, launchTokens, agents, issuedTokens, signingKeys: loadSigningKeys(db),
-    audit: auditHead(db, audit), replayed,
+    audit: auditHead(db, audit), auditAnchor: readAuditAnchor(db), replayed,
   };
 }
 
@@ -216,7 +232,7 @@ interface Totals {
 }
 
 /**
- * Audit totals by filter. Rows are only ever appended (with growing rowids) while the worker runs, so a count stays
+ * Audit totals by filter. Between archive runs rows are only appended (with growing rowids), so a count stays
  * exact when extended by the rows past the rowid it was taken at — an index range seek, not a rescan.
  */
 export class AuditTotals {
@@ -229,6 +245,11 @@ export class AuditTotals {
       this.counts.set(key, hit);
     }
     return hit;
+  }
+
+  /** Archiving deletes rows, which no cached count can be extended past. */
+  clear(): void {
+    this.counts.clear();
   }
 
   set(key: string, value: Totals): void {

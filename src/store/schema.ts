@@ -92,6 +92,17 @@ CREATE TABLE IF NOT EXISTS store_meta (
 );
 `;
 
+/** Audit retention: the last event moved to an archive segment (one row at most). */
+const AUDIT_ANCHOR_TABLE = `
+CREATE TABLE IF NOT EXISTS audit_anchor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL,
+  event_id TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  archived_at TEXT NOT NULL
+);
+`;
+
 function columns(db: Database, table: string): Set<string> {
   const res = db.exec(`PRAGMA table_info(${table})`);
   const names = new Set<string>();
@@ -134,6 +145,7 @@ export function ensureSchema(db: Database): boolean {
   // GET /v1/audit/events filters on task_id like the other three columns; without it that filter scans the table.
   db.exec('CREATE INDEX IF NOT EXISTS idx_audit_task_id ON audit_events(task_id)');
   db.exec(ADDED_TABLES);
+  db.exec(AUDIT_ANCHOR_TABLE);
   const after = db.exec('SELECT count(*) FROM sqlite_master')[0]?.values[0]?.[0];
   return changed || before !== after;
 }

@@ -11,7 +11,7 @@ import { parseBatch } from './batch-codec.js';
 import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
-import { AuditTotals, loadSnapshot, queryAudit } from './queries.js';
+import { AuditTotals, auditRange, establishAuditState, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
 import type { Mutation } from './store.js';
 
@@ -38,6 +38,7 @@ function applyEntries(entries: JournalEntry[]): void {
   let operation = 'apply';
   let seq = entries[0]!.seq;
   let pruned = false;
+  let archived = false;
   db.exec('BEGIN');
   try {
     for (const e of entries) {
@@ -46,6 +47,7 @@ function applyEntries(entries: JournalEntry[]): void {
         operation = DB_OPERATION[m.kind] ?? 'apply';
         applier.apply(m);
         if (m.kind === 'prune') pruned = true;
+        else if (m.kind === 'audit.archive') archived = true;
       }
     }
     applier.setLastSeq(entries[entries.length - 1]!.seq);
@@ -55,6 +57,10 @@ function applyEntries(entries: JournalEntry[]): void {
     diverged = true;
     send({ type: 'applyFailed', seq, message: (err as Error).message, operation });
     return;
+  }
+  if (archived) {
+    totals.clear();
+    compactAfterArchive();
   }
   const p = applier.lastPrune;
   if (pruned && p !== null) {
@@ -66,6 +72,33 @@ function applyEntries(entries: JournalEntry[]): void {
       `issued_tokens=${p.issuedTokens}`,
       `agents=${p.agents}`,
     );
+  }
+}
+
+/** Free pages worth reclaiming: below this the file keeps them for the next inserts. */
+const COMPACT_MIN_FREE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Archiving deletes rows, but SQLite keeps the freed pages in the file, and sql.js holds the whole file in memory:
+ * without this, a database that once held a long history would keep its size (RSS, startup) after the history moved
+ * to the archive. VACUUM rewrites the file with the live rows only (a cost proportional to the retained window),
+ * and runs only when a quarter or more of the file is free. It may renumber audit rowids (the order is kept), so
+ * the audit state and the cached totals, both keyed by rowid, are rebuilt.
+ */
+function compactAfterArchive(): void {
+  const pragma = (name: string): number => Number(db.exec(`PRAGMA ${name}`)[0]?.values[0]?.[0] ?? 0);
+  const pageSize = pragma('page_size');
+  const free = pragma('freelist_count');
+  if (free * pageSize < COMPACT_MIN_FREE_BYTES || free * 4 < pragma('page_count')) return;
+  const started = performance.now();
+  try {
+    applier.freeStatements();
+    db.exec('VACUUM');
+    applier.initAudit(establishAuditState(db).state);
+    totals.clear();
+    log('ok', 'database compacted after archiving', `freed_bytes=${free * pageSize}`, `ms=${Math.round(performance.now() - started)}`);
+  } catch (err) {
+    log('warn', 'database compaction failed; the free pages are reused by later writes', (err as Error).message);
   }
 }
 
@@ -124,6 +157,13 @@ function handle(msg: ToWorker): void {
       return;
     case 'checkpoint':
       void checkpoint(msg.id);
+      return;
+    case 'auditRange':
+      try {
+        send({ type: 'auditRows', id: msg.id, rows: auditRange(db, msg.afterSeq, msg.limit) });
+      } catch (err) {
+        send({ type: 'failed', id: msg.id, message: (err as Error).message });
+      }
       return;
     case 'close':
       db.close();

@@ -103,6 +103,17 @@ export interface SigningKeyRow {
   retired_at: number | null;
 }
 
+/**
+ * The last event moved out of the database into an archive segment: the rows after it continue the chain from
+ * `hash`, so the database part stays verifiable on its own (docs/internals.md, "Audit retention").
+ */
+export interface AuditAnchor {
+  seq: number;
+  id: string;
+  hash: string;
+  archived_at: string; // RFC 3339, when the rows were deleted
+}
+
 export type Mutation =
   | { kind: 'audit.insert'; row: AuditRow }
   | { kind: 'revocation.put'; row: RevocationRow } // insert; on (level,target) conflict keep the later expires_at (null wins)
@@ -117,7 +128,9 @@ export type Mutation =
    * with expires_at < now_s, issued tokens with exp < now_s, and mark agents with expires_at < now_s as expired
    * (delete them only when also revoked or expired for longer than `agent_retention_s`).
    */
-  | { kind: 'prune'; now_ms: number; agent_retention_s: number };
+  | { kind: 'prune'; now_ms: number; agent_retention_s: number }
+  /** Deletes the audit rows with seq ≤ anchor.seq (already in a durable archive segment) and records the anchor. */
+  | { kind: 'audit.archive'; anchor: AuditAnchor };
 
 export interface AuditFilter {
   agent_id?: string;
@@ -144,6 +157,8 @@ export interface Snapshot {
   issuedTokens: IssuedTokenRow[]; // unexpired
   signingKeys: SigningKeyRow[]; // every key, retired ones included, oldest first
   audit: { count: number; lastSeq: number; lastHash: string };
+  /** The last archived event, or null when the database still holds the chain from its start. */
+  auditAnchor: AuditAnchor | null;
   /** Journal records replayed into the database file at open (0 after a clean shutdown). */
   replayed: number;
 }
@@ -164,6 +179,8 @@ export interface Store {
   commit(batch: readonly Mutation[]): Promise<void>;
   /** Audit query: filters AND-ed, oldest first by seq, total = matches before paging. */
   queryAudit(filter: AuditFilter): Promise<AuditPage>;
+  /** Up to `limit` (≤ 1000) audit rows with seq > `afterSeq`, oldest first: the chain read in order. */
+  auditRange(afterSeq: number, limit: number): Promise<AuditRow[]>;
   /** Whether the last write reached the disk. */
   healthy(): boolean;
   /** Flushes pending writes, checkpoints, and releases the file. */

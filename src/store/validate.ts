@@ -47,6 +47,7 @@ const AGENT: Check[] = [
   ['agent_id', isStr], ['public_key', isStr], ['orch_id', isStr], ['task_id', isStr], ['scope', isStrArray],
   ['registered_at', isNum], ['app_id', isStr], ['expires_at', isNum], ['status', (v) => v === 'active' || v === 'revoked'],
 ];
+const ANCHOR: Check[] = [['seq', (v) => isInt(v) && v > 0], ['id', isStr], ['hash', isStr], ['archived_at', isStr]];
 const ISSUED: Check[] = [['jti', isStr], ['sub', isStr], ['exp', isNum]];
 const intOrNull = (v: unknown): boolean => v === null || isInt(v);
 const SIGNING_KEY: Check[] = [
@@ -75,6 +76,8 @@ export function shapeError(m: Mutation): string | null {
       return checkFields(m.kind, m.row, SIGNING_KEY);
     case 'prune':
       return isNum(m.now_ms) && isNum(m.agent_retention_s) ? null : `${m.kind}: invalid fields`;
+    case 'audit.archive':
+      return checkFields(m.kind, m.anchor, ANCHOR);
     default:
       return `unknown mutation kind ${(m as { kind?: unknown }).kind as string}`;
   }
@@ -114,6 +117,9 @@ export class UniquenessGuard {
         if (m.row.seq !== auditSeq + 1) return `audit.insert: seq ${m.row.seq} does not follow ${auditSeq}`;
         if (m.row.id !== auditId(m.row.seq)) return `audit.insert: id ${m.row.id} does not match seq ${m.row.seq}`;
         auditSeq = m.row.seq;
+      } else if (m.kind === 'audit.archive') {
+        // Only rows already durable may be archived: their deletion must never overtake their insertion.
+        if (m.anchor.seq > this.durableAuditSeq) return `audit.archive: seq ${m.anchor.seq} is not durable yet`;
       } else if (m.kind === 'app.put') {
         const view = new Map([...this.reservedApps, ...apps]);
         for (const [appId, keys] of view) {

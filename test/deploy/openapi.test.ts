@@ -12,7 +12,7 @@ import { parseYaml } from './yaml.js';
 const root = new URL('../../', import.meta.url);
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'];
 
-// The route table as the HTTP API contract lists it (http-api.md §2) plus the two JWKS routes and the two key routes.
+// The route table as the HTTP API contract lists it, the two JWKS routes, the two key routes and the audit archive run.
 const KNOWN_ROUTES = [
   'GET /v1/challenge', 'POST /v1/register', 'POST /v1/token/validate', 'POST /v1/token/renew',
   'POST /v1/token/release', 'POST /v1/delegate', 'POST /v1/revoke', 'GET /v1/audit/events', 'POST /v1/admin/auth',
@@ -20,6 +20,7 @@ const KNOWN_ROUTES = [
   'GET /v1/admin/apps/{id}', 'PUT /v1/admin/apps/{id}', 'DELETE /v1/admin/apps/{id}', 'POST /v1/app/auth',
   'GET /v1/health', 'GET /v1/metrics', 'GET /v1/jwks', 'GET /.well-known/jwks.json',
   'POST /v1/admin/keys/rotate', 'GET /v1/admin/keys',
+  'POST /v1/admin/audit/archive',
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

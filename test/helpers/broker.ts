@@ -52,6 +52,8 @@ export interface StartOptions {
   dir?: string;
   keepDir?: boolean;
   tls?: RequestOptions['tls'];
+  /** The clock audit retention measures age with. */
+  clock?: () => number;
 }
 
 export async function startTestBroker(t: TestContext | null, opts: StartOptions = {}): Promise<TestBroker> {
@@ -70,7 +72,7 @@ export async function startTestBroker(t: TestContext | null, opts: StartOptions 
     logs.push(line);
   };
   const logger = createLogger({ level: config.logLevel, stdout: sink, stderr: sink });
-  const handle = await startBroker(config, { logger, print: sink, pool: testPool(config.ed25519) });
+  const handle = await startBroker(config, { logger, print: sink, pool: testPool(config.ed25519), clock: opts.clock });
   const url = handle.url.replace('[::1]', '[::1]');
   let stopped = false;
   const b: TestBroker = {

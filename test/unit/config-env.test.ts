@@ -13,6 +13,7 @@ import {
 } from '../../src/config/config.js';
 import type { Config } from '../../src/config/config.js';
 import { parseGoInt, goTrimSpace } from '../../src/config/env-values.js';
+import { parseDuration } from '../../src/config/duration.js';
 import { sha256SecretMatches, looksLikeBcrypt } from '../../src/config/admin-secret.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cfg-env-'));
@@ -75,6 +76,7 @@ describe('defaults', () => {
       'AA_PORT', 'AA_BIND_ADDRESS', 'AA_LOG_LEVEL', 'AA_TRUST_DOMAIN', 'AA_ISSUER', 'AA_AUDIENCE', 'AA_DEFAULT_TTL',
       'AA_MAX_TTL', 'AA_APP_TOKEN_TTL', 'AA_ADMIN_TOKEN_TTL', 'AA_SEED_TOKENS', 'AA_DB_PATH', 'AA_SIGNING_KEY_PATH',
       'AA_TLS_MODE', 'AA_TLS_CERT', 'AA_TLS_KEY', 'AA_TLS_CLIENT_CA', 'AA_CONFIG_PATH', 'AA_TRUSTED_PROXIES', 'AA_ED25519',
+      'AA_AUDIT_LOG_PATH', 'AA_AUDIT_RETENTION', 'AA_AUDIT_ARCHIVE_DIR',
     ];
     const empty = Object.fromEntries(names.map((n) => [n, '']));
     const a = load(empty);
@@ -380,5 +382,22 @@ describe('goTrimSpace', () => {
     assert.equal(goTrimSpace(' \t\r\n\v\f x \u0085\u00a0\u3000'), 'x');
     assert.equal(goTrimSpace('\ufeffx'), '\ufeffx');
     assert.equal(goTrimSpace('a b'), 'a b');
+  });
+});
+
+describe('audit trail variables', () => {
+  it('parses durations with one unit and refuses anything else', () => {
+    assert.deepEqual(['90s', '15m', '12h', '30d'].map(parseDuration), [90, 900, 43_200, 2_592_000]);
+    for (const bad of ['', '0s', '30', 'd', '1.5h', '1h30m', ' 1h', '1H', '-1d', '1w']) assert.equal(parseDuration(bad), null, bad);
+  });
+
+  it('is off by default; retention needs an archive directory and a valid duration', () => {
+    assert.deepEqual(load({}).cfg.audit, { logPath: '', retentionSeconds: null, archiveDir: '' });
+    assert.deepEqual(load({ AA_AUDIT_LOG_PATH: '/var/log/a.jsonl', AA_AUDIT_RETENTION: '30d', AA_AUDIT_ARCHIVE_DIR: '/arch' }).cfg.audit, {
+      logPath: '/var/log/a.jsonl', retentionSeconds: 2_592_000, archiveDir: '/arch',
+    });
+    assert.equal(configError({ AA_AUDIT_RETENTION: '30d' }), 'AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set');
+    assert.equal(configError({ AA_AUDIT_RETENTION: '30 days', AA_AUDIT_ARCHIVE_DIR: '/a' }), 'AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got "30 days"');
+    assert.equal(configError({ AA_AUDIT_ARCHIVE_DIR: '/a' }), 'AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
   });
 });

@@ -24,6 +24,8 @@ const EXPECTED: Array<[string, string, string]> = [
   ['agentwrit_audit_write_duration_seconds', 'histogram', 'Time to write an audit event to SQLite'],
   ['agentwrit_db_errors_total', 'counter', 'Total number of database errors'],
   ['agentwrit_audit_events_loaded', 'gauge', 'Number of audit events loaded from SQLite at startup'],
+  ['agentwrit_audit_log_write_errors_total', 'counter', 'Failed writes to the JSONL audit log'],
+  ['agentwrit_audit_events_archived_total', 'counter', 'Audit events moved from the database into archive segments'],
 ];
 
 describe('registry contents', () => {
@@ -41,6 +43,7 @@ describe('registry contents', () => {
     assert.equal(value(body, 'agentwrit_active_agents'), 0);
     assert.equal(value(body, 'agentwrit_clock_skew_total'), 0);
     assert.equal(value(body, 'agentwrit_audit_events_loaded'), 0);
+    assert.equal(value(body, 'agentwrit_audit_log_write_errors_total'), 0);
     assert.equal(value(body, 'agentwrit_audit_write_duration_seconds_count'), 0);
     for (const name of ['agentwrit_tokens_issued_total', 'agentwrit_tokens_revoked_total', 'agentwrit_registrations_total',
       'agentwrit_admin_auth_total', 'agentwrit_audit_events_total', 'agentwrit_db_errors_total']) {

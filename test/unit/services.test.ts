@@ -22,6 +22,7 @@ function failingStore(): Store & { commits: Mutation[][] } {
       return new Promise((_, reject) => setTimeout(() => reject(new StoreWriteError('disk failed')), 5));
     },
     queryAudit: () => Promise.reject(new Error('unused')),
+    auditRange: () => Promise.reject(new Error('unused')),
     healthy: () => false,
     close: () => Promise.resolve(),
   };

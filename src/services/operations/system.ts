@@ -7,8 +7,10 @@ export interface Health {
   /** False while the last write to the store failed. */
   ok: boolean;
   uptimeSeconds: number;
-  /** Audit events in the database (the chain head's sequence number). */
+  /** Audit events in the database: the chain head's sequence number less the archived events. */
   auditEvents: number;
+  /** The JSONL audit log: null when off; otherwise whether its last write succeeded. */
+  auditLog: { ok: boolean; error: string | null } | null;
 }
 
 export function health(s: Services): Health {
@@ -16,12 +18,15 @@ export function health(s: Services): Health {
     ok: s.store.healthy(),
     uptimeSeconds: Math.floor((Date.now() - s.startedAt) / 1000),
     auditEvents: s.audit.count,
+    auditLog: s.auditFile === null ? null : { ok: s.auditFile.state.ok, error: s.auditFile.state.error },
   };
 }
 
 /** While the last write failed, an empty commit probes the store, so health recovers as soon as the disk does. */
 export function probeStore(s: Services): void {
   if (!s.store.healthy()) s.persister.commit([]).catch(() => undefined);
+  // A failing audit log is retried from the database on the same beat.
+  void s.auditFile?.retry();
 }
 
 /**
@@ -41,6 +46,11 @@ export async function housekeeping(s: Services, nowMs = Date.now()): Promise<Rec
   };
   await s.persister.commit([{ kind: 'prune', now_ms: nowMs, agent_retention_s: retention }], s.denials.flush(nowMs));
   s.metrics.activeAgents.set(s.agents.activeCount(now, (id) => s.revocations.has('agent', id)));
+  let auditArchived = 0;
+  if (s.archiver !== null) {
+    auditArchived = (await s.archiver.run()).archived;
+    if (auditArchived > 0) s.metrics.auditEventsArchived.inc(auditArchived);
+  }
   const keys = await maintainSigningKeys(s, nowMs);
-  return { ...counts, signing_keys_retired: keys.retired, signing_keys_rotated: keys.rotated };
+  return { ...counts, audit_archived: auditArchived, signing_keys_retired: keys.retired, signing_keys_rotated: keys.rotated };
 }
