@@ -8,7 +8,7 @@ import { formatGoDuration, type Logger } from '../observability/log.js';
 import { clientIp } from './client-ip.js';
 import { goJson } from './json.js';
 import { HttpError, problemBody, type ErrorCode } from './problem.js';
-import { newRequestId, requestIdFrom } from './request-id.js';
+import { requestIdFrom } from './request-id.js';
 import type { Router } from './router.js';
 
 export const MAX_BODY_BYTES = 1_048_576;
