@@ -1,4 +1,5 @@
-import type { LogLevel } from '../config/config.js';
+/** How much the broker logs; the configuration reads it from AA_LOG_LEVEL. */
+export type LogLevel = 'quiet' | 'standard' | 'verbose' | 'trace';
 
 export type Level = 'OK' | 'WARN' | 'FAIL' | 'TRACE';
 

@@ -3,7 +3,7 @@ import { describeBreak, type ChainBreak, ChainVerifier } from '../chain.js';
 import { int, objects } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, printable } from '../output.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 const PAGE = 1000;
 
