@@ -2,9 +2,11 @@
  * The compiled broker as operators run it: a child process of dist/main.js (rebuilt first when a source is newer),
  * its output kept for assertions, killed when the test ends.
  */
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { type BrokerChild, startBroker, waitForBanner } from '../../scripts/broker-process.mjs';
+import { type BrokerChild, ensureBuilt, ROOT, startBroker, waitForBanner } from '../../scripts/broker-process.mjs';
 
 export interface BrokerProcess {
   child: BrokerChild;
@@ -61,4 +63,26 @@ export function launchBroker(t: Pick<TestContext, 'after'>, dir: string, env: Re
     started: () => banner,
     alive,
   };
+}
+
+/**
+ * A copy of the compiled broker and its production dependencies in a fresh world-readable temp dir, removed when the
+ * test ends; `<dir>/dist/main.js` runs there. A child running as another user needs it: the checkout may sit in a
+ * directory only its owner can enter (a clone inside `mktemp -d`, mode 0700).
+ */
+export function brokerCopy(t: Pick<TestContext, 'after'>): string {
+  ensureBuilt();
+  const dir = mkdtempSync(join(tmpdir(), 'awb-copy-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  // sql.js ships 30 MB of builds for other platforms; the broker loads only the Node wasm build.
+  const wanted = (src: string): boolean => !/\/sql\.js\/dist\/./.test(src) || /\/sql-wasm\.(js|wasm)$/.test(src);
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    if (path === '' || entry.dev === true) continue;
+    cpSync(join(ROOT, path), join(dir, path), { recursive: true, filter: wanted });
+  }
+  return dir;
 }
