@@ -207,9 +207,12 @@ test('an unwritable directory is a fatal start error naming the file', async (t)
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     // Not root: a read-only directory is enough.
     const { dir, cleanup } = await tempDir();
-    t.after(cleanup);
     await chmod(dir, 0o555);
-    t.after(() => chmod(dir, 0o755));
+    // Writable again before removal (after-hooks run in the order they were added).
+    t.after(async () => {
+      await chmod(dir, 0o755);
+      await cleanup();
+    });
     await assert.rejects(openStore({ path: `${dir}/data.db` }), /not writable/);
     return;
   }
