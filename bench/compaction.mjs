@@ -4,11 +4,11 @@
  * database file, and resource-server traffic (POST /v1/token/validate) must not notice.
  * Run: npm run build && node bench/compaction.mjs   (BENCH_ROWS to change the size; the database is cached in .tmp/)
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureBuilt, startBroker, waitForBanner } from '../scripts/broker-process.mjs';
 import { ensureAuditDatabase } from './audit-db.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -37,32 +37,27 @@ const peakRss = (pid) => {
   return m ? `${Math.round(Number(m[1]) / 1024)} MiB` : '?';
 };
 
+ensureBuilt(); // before the clock starts: a rebuild is not startup time
 const source = await ensureAuditDatabase(ROWS, (line) => console.log(line));
 const dir = mkdtempSync(join(tmpdir(), 'awcompact-'));
 try {
   copyFileSync(source, join(dir, 'data.db'));
   const started = performance.now();
-  const child = spawn(process.execPath, [new URL('../dist/main.js', import.meta.url).pathname], {
-    env: { PATH: process.env.PATH, AA_ADMIN_SECRET: SECRET, AA_PORT: '0', AA_LOG_LEVEL: 'standard', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), AA_ADMIN_TOKEN_TTL: '3600' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = startBroker({ PATH: process.env.PATH, AA_ADMIN_SECRET: SECRET, AA_PORT: '0', AA_LOG_LEVEL: 'standard', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), AA_ADMIN_TOKEN_TTL: '3600' });
+  child.stderr.pipe(process.stderr);
   let checkpoint = null; // { end, ms }
   let buffered = '';
-  const port = await new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`broker exited ${code}`)));
-    child.stdout.on('data', (c) => {
-      buffered += c.toString();
-      let nl;
-      while ((nl = buffered.indexOf('\n')) !== -1) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        const banner = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
-        if (banner) resolve(Number(banner[1]));
-        const cp = /checkpoint written .* ms=(\d+)/.exec(line);
-        if (cp && checkpoint === null) checkpoint = { end: performance.now(), ms: Number(cp[1]) };
-      }
-    });
+  child.stdout.on('data', (c) => {
+    buffered += c.toString();
+    let nl;
+    while ((nl = buffered.indexOf('\n')) !== -1) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      const cp = /checkpoint written .* ms=(\d+)/.exec(line);
+      if (cp && checkpoint === null) checkpoint = { end: performance.now(), ms: Number(cp[1]) };
+    }
   });
+  const { port } = await waitForBanner(child);
   console.log(`broker started on ${ROWS} audit events in ${((performance.now() - started) / 1000).toFixed(2)} s`);
   const admin = JSON.parse((await post(port, '/v1/admin/auth', { secret: SECRET })).body).access_token;
 

@@ -16,17 +16,16 @@
 import autocannon from 'autocannon';
 import { execFileSync, spawn } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { ensureBuilt, ROOT, startBroker as spawnBroker, waitForBanner } from '../scripts/broker-process.mjs';
 import { ensureAuditDatabase } from './audit-db.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const AUDIT_ROWS = Number(process.env.BENCH_AUDIT_ROWS ?? 1_000_000);
@@ -49,28 +48,21 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
 
-function spawnServer(label, args, env) {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+/** Resolves once `child` prints its banner, with its port and how long the start took from `t0`. */
+async function listening(label, child, t0) {
   children.add(child);
   child.once('exit', () => children.delete(child));
-  let err = '';
-  child.stderr.on('data', (d) => (err += d));
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d) => {
-      out += d;
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        child.stdout.off('data', onData);
-        if (process.env.BENCH_BROKER_LOG) child.stdout.pipe(createWriteStream(process.env.BENCH_BROKER_LOG, { flags: 'a' }));
-        else child.stdout.resume();
-        resolve({ child, pid: child.pid, port: Number(m[1]), startupMs: performance.now() - t0 });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`${label} exited with ${code} before listening: ${err || out}`)));
-  });
+  let banner;
+  try {
+    banner = await waitForBanner(child);
+  } catch (err) {
+    throw new Error(`${label}: ${err.message}`);
+  }
+  const startupMs = performance.now() - t0;
+  if (process.env.BENCH_BROKER_LOG) child.stdout.pipe(createWriteStream(process.env.BENCH_BROKER_LOG, { flags: 'a' }));
+  else child.stdout.resume();
+  child.stderr.resume();
+  return { child, pid: child.pid, port: banner.port, startupMs };
 }
 
 async function stop(server) {
@@ -84,7 +76,9 @@ async function stop(server) {
 function startRaw(tls) {
   const env = { PATH: process.env.PATH ?? '' };
   if (tls) Object.assign(env, { RAW_TLS_CERT: tls.cert, RAW_TLS_KEY: tls.key });
-  return spawnServer('raw server', [join(ROOT, 'bench/raw-server.mjs')], env);
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [join(ROOT, 'bench/raw-server.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  return listening('raw server', child, t0);
 }
 
 function startBroker(dir, tls, engine) {
@@ -102,7 +96,8 @@ function startBroker(dir, tls, engine) {
   };
   if (tls) Object.assign(env, { AA_TLS_MODE: 'tls', AA_TLS_CERT: tls.cert, AA_TLS_KEY: tls.key });
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  return spawnServer('broker', [...profile, join(ROOT, 'dist/main.js')], env);
+  const t0 = performance.now();
+  return listening('broker', spawnBroker(env, { nodeArgs: profile }), t0);
 }
 
 function makeCert(dir) {
@@ -500,10 +495,7 @@ const pick = (routes) => (ONLY === undefined ? routes : routes.filter((r) => ONL
 const ALL_ROUTES = ['validateKnown', 'validateGarbage', 'validateForged', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
 const BIG_ROUTES = ['validateKnown', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
 
-if (!existsSync(join(ROOT, 'dist/main.js'))) {
-  console.error('dist/main.js is missing: run `npm run build` first (npm run bench does)');
-  process.exit(1);
-}
+ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'awbench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 console.log(`AgentWrit route bench: ${CORES} cores, ${CONNECTIONS} connections, ${SECONDS} s per route, node ${process.version}`);

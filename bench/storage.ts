@@ -8,10 +8,8 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { openStore, type AuditRow, type Mutation } from '../src/store/index.js';
-import { ensureAuditDatabase, row as syntheticRow } from './audit-db.mjs';
-
-const row = syntheticRow as (seq: number, prev: string) => AuditRow;
+import { openStore, type Mutation } from '../src/store/index.js';
+import { ensureAuditDatabase, row } from './audit-db.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 // The 1 M-event database is built (once, cached in .tmp/) by the generator the route bench uses too; it loads the

@@ -1,5 +1,6 @@
 /** Shell completion scripts (bash, zsh via bashcompinit, fish), generated from the command tree. */
-import type { CommandSpec, FlagSpec } from './spec.js';
+import type { CommandSpec } from './command.js';
+import type { FlagSpec } from './spec.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];

@@ -1,7 +1,8 @@
 /** Help texts, generated from the command specs so every flag is listed exactly once, with its meaning. */
 import { CONNECTION_FLAGS } from './connection.js';
 import { COMMANDS, GROUPS } from './commands/index.js';
-import type { CommandSpec, FlagSpec } from './spec.js';
+import type { CommandSpec } from './command.js';
+import type { FlagSpec } from './spec.js';
 
 export const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print the result as one JSON document on stdout' };
 export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'boolean', help: 'show help for the command' };

@@ -8,7 +8,8 @@ import { connectionFrom, CONNECTION_FLAGS } from './connection.js';
 import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
 import { commandHelp, globalFlags, groupHelp, HELP_FLAG, JSON_FLAG, rootHelp, VERSION_FLAG } from './help.js';
 import { printable, type Io } from './output.js';
-import type { CommandContext, CommandSpec, Env, FlagSpec } from './spec.js';
+import type { CommandContext, CommandSpec } from './command.js';
+import type { Env, FlagSpec } from './spec.js';
 import { version } from './version.js';
 
 const COMPLETION_HELP = `Print a shell completion script.

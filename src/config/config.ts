@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { formatLogLine, writeStdout } from '../observability/log.js';
+import { formatLogLine, type LogLevel, writeStdout } from '../observability/log.js';
 import { adminSecretFrom, WEAK_ADMIN_SECRET_MESSAGE } from './admin-secret.js';
 import type { AdminSecret } from './admin-secret.js';
 import { parseCidr } from './cidr.js';
@@ -13,9 +13,9 @@ import { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25
 
 export type { AdminSecret } from './admin-secret.js';
 export type { Cidr } from './cidr.js';
+export type { LogLevel } from '../observability/log.js';
 
 export type TlsMode = 'none' | 'tls' | 'mtls';
-export type LogLevel = 'quiet' | 'standard' | 'verbose' | 'trace';
 
 export interface Config {
   port: number;

@@ -10,20 +10,18 @@
  * engine accepts the other accepts too. Weak (small-order) agent keys are refused at registration, independently
  * of the engine (see isWeakPublicKey).
  */
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES, isCanonicalSignatureScalar } from './ed25519-rules.js';
+import {
+  ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SECRET_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
+  type Ed25519Primitives,
+  isCanonicalSignatureScalar,
+} from './ed25519-rules.js';
 import { nativeEngine } from './ed25519-native.js';
 import { tweetnaclEngine } from './ed25519-tweetnacl.js';
 import type { Ed25519EngineName } from './ed25519-engine-names.js';
 
 export { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25519EngineName } from './ed25519-engine-names.js';
-
-/** What an implementation provides; callers go through `Ed25519Engine`, which adds the shared rules. */
-export interface Ed25519Primitives {
-  /** `secretKey` is seed || publicKey (64 bytes), already length-checked. */
-  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
-  /** Lengths and S are already checked. Must return false, never throw, for a key that is not a curve point. */
-  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
-}
 
 export interface Ed25519Engine {
   readonly name: Ed25519EngineName;

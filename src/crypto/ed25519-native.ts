@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import type { Ed25519Primitives } from './ed25519-engine.js';
+import type { Ed25519Primitives } from './ed25519-rules.js';
 
 // DER prefixes of an Ed25519 PKCS#8 private key (RFC 8410, v1, seed only) and SubjectPublicKeyInfo: the raw
 // 32 bytes follow. Importing through DER works on every supported Node version (raw JWK import does too, but

@@ -52,3 +52,10 @@ export function isWeakPublicKey(publicKey: Uint8Array): boolean {
   return false;
 }
 
+/** What an implementation provides; callers go through `Ed25519Engine`, which adds the shared rules. */
+export interface Ed25519Primitives {
+  /** `secretKey` is seed || publicKey (64 bytes), already length-checked. */
+  sign(message: Uint8Array, secretKey: Uint8Array): Uint8Array;
+  /** Lengths and S are already checked. Must return false, never throw, for a key that is not a curve point. */
+  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
+}

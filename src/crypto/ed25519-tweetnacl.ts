@@ -1,5 +1,5 @@
 import nacl from 'tweetnacl';
-import type { Ed25519Primitives } from './ed25519-engine.js';
+import type { Ed25519Primitives } from './ed25519-rules.js';
 
 // tweetnacl rejects anything that fails `instanceof Uint8Array` in this realm (e.g. arrays from a vm context).
 function toPlain(bytes: Uint8Array): Uint8Array {

@@ -1,6 +1,8 @@
-import type { LogLevel } from '../config/config.js';
 import { escapeControlChars } from '../platform/text.js';
 import { rfc3339Seconds } from '../platform/time.js';
+
+/** How much the broker logs; the configuration reads it from AA_LOG_LEVEL. */
+export type LogLevel = 'quiet' | 'standard' | 'verbose' | 'trace';
 
 export type Level = 'OK' | 'WARN' | 'FAIL' | 'TRACE';
 

@@ -13,7 +13,6 @@ import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
 import { AuditTotals, auditRange, establishAuditState, loadSnapshot, queryAudit } from './queries.js';
 import { recover, type Log } from './recovery.js';
-import type { Mutation } from './store.js';
 
 const port = parentPort;
 if (port === null) throw new Error('storage-worker must run in a worker thread');

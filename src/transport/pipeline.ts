@@ -9,7 +9,7 @@ import { clientIp } from './client-ip.js';
 import { goJson } from '../platform/go-json.js';
 import { RequestError, type ErrorCode } from '../errors.js';
 import { problemBody } from './problem.js';
-import { newRequestId, requestIdFrom } from './request-id.js';
+import { requestIdFrom } from './request-id.js';
 import type { Router } from './router.js';
 
 export const MAX_BODY_BYTES = 1_048_576;

@@ -1,13 +1,12 @@
 /** awrit revoke, token release, audit events and audit verify against a real broker. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ADMIN_SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { awrit, errorLine, type AwritResult } from './awrit.js';
 
-const SQLITE = '/usr/bin/sqlite3';
+const SQLITE = 'sqlite3'; // from PATH
 
 // The first two tests share a broker; each uses its own agents and tasks.
 let b: TestBroker;
@@ -130,7 +129,7 @@ test('audit verify: an intact chain, then a database row altered behind the brok
   const last = check.json.events.at(-1 - (check.json.total - Number(m[1])));
   assert.equal(m[2], last.hash, 'the head is the hash of the last event verified');
 
-  if (!existsSync(SQLITE)) {
+  if (spawnSync(SQLITE, ['-version']).status !== 0) {
     t.skip('sqlite3 shell not installed');
     return;
   }

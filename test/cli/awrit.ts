@@ -3,32 +3,12 @@
  * shows up in its output. bin/awrit loads the compiled CLI from dist/; `npm test` builds it first, and a run by
  * hand rebuilds it here when any source is newer.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { ensureBuilt } from '../../scripts/broker-process.mjs';
 import { ROOT } from './paths.js';
 
 const BIN = join(ROOT, 'bin', 'awrit');
-const MAIN_JS = join(ROOT, 'dist', 'cli', 'main.js');
-
-function newest(dir: string): number {
-  return Math.max(
-    0,
-    ...readdirSync(dir, { withFileTypes: true }).map((e) =>
-      e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
-    ),
-  );
-}
-
-let fresh = false;
-function ensureBuilt(): void {
-  if (fresh) return;
-  if (!existsSync(MAIN_JS) || statSync(MAIN_JS).mtimeMs < newest(join(ROOT, 'src'))) {
-    spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'pipe' });
-  }
-  if (!existsSync(MAIN_JS)) throw new Error('building dist/cli/main.js failed');
-  fresh = true;
-}
 
 export { ROOT };
 

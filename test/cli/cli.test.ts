@@ -8,7 +8,7 @@ import { COMMANDS } from '../../src/cli/commands/index.js';
 import { parseConfigText } from '../../src/config/config-file.js';
 import { commandHelp } from '../../src/cli/help.js';
 import { startTestBroker } from '../helpers/broker.js';
-import { awrit, errorLine, ROOT } from './awrit.js';
+import { awrit, errorLine } from './awrit.js';
 
 test('bin/awrit --help runs the compiled CLI and documents commands, flags, environment and exit codes', async () => {
   const r = await awrit(['--help']);

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { envPairs, readDockerfile } from './dockerfile.js';
+import { waitForBanner } from '../../scripts/broker-process.mjs';
 import { request } from '../helpers/http.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -98,20 +99,10 @@ test('runtime stage: production-only install starts with plain node and passes i
     if (child.exitCode === null) child.kill('SIGKILL');
   });
   let output = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner:\n${output}`)), 30_000);
-    const onData = (c: Buffer): void => {
-      output += c.toString();
-      const m = /AgentWrit broker v2\.0\.0 listening on 127\.0\.0\.1:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`broker exited ${code}:\n${output}`)));
-  });
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  const { port } = await waitForBanner(child);
+  assert.match(output, /AgentWrit broker v2\.0\.0 listening on 127\.0\.0\.1:\d+/);
 
   const health = await request(`http://127.0.0.1:${port}`, '/v1/health');
   assert.equal(health.status, 200);

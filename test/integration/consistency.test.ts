@@ -74,6 +74,7 @@ test('explicit token revocations never expire; a deregistered app\'s launch toke
 
 test('the app-auth bucket is keyed by the client_id that is authenticated', async (t) => {
   const b = await startTestBroker(t);
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() }); // no refill between the attempts, however slow
   const statuses: number[] = [];
   for (let i = 0; i < 6; i++) {
     const body = `{"client_id":"decoy-${i}","CLIENT_ID":"wb-000000000000","client_secret":"x"}`;

@@ -4,45 +4,16 @@
  * (500, health 503) until space returns.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ADMIN_SECRET, startTestBroker } from '../helpers/broker.js';
+import { launchBroker } from '../helpers/broker-process.js';
 import { request } from '../helpers/http.js';
 
-const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 const hasSqlite3 = spawnSync('sqlite3', ['-version']).status === 0;
-
-interface Proc {
-  child: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
-
-function launch(dir: string, env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', AA_ADMIN_SECRET: ADMIN_SECRET, AA_PORT: '0', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  return { child, out: () => out, err: () => err, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-}
-
-async function urlOf(p: Proc): Promise<string> {
-  for (let i = 0; i < 400; i++) {
-    const m = /listening on (\S+)/.exec(p.out());
-    if (m) return `http://${m[1]}`;
-    if (p.child.exitCode !== null) throw new Error(`broker exited: ${p.err()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error('broker did not start');
-}
 
 async function adminToken(url: string): Promise<string> {
   return (await request(url, '/v1/admin/auth', { body: { secret: ADMIN_SECRET } })).json.access_token as string;
@@ -53,23 +24,29 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const acknowledged: string[] = [];
   for (let round = 0; round < 3; round++) {
-    const p = launch(dir);
-    const url = await urlOf(p);
+    const p = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET });
+    const url = await p.started();
     const admin = await adminToken(url);
     let stop = false;
+    // The kill lands at a random point of the write stream, 8-23 acknowledged writes into the round, with the other
+    // writers' requests in flight: the same test on a fast machine and on a busy one.
+    const killAt = acknowledged.length + 8 + Math.floor(Math.random() * 16);
+    let reached = (): void => {};
+    const killPoint = new Promise<void>((resolve) => (reached = resolve));
     const writer = async (w: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
         const name = `r${round}-w${w}-${i}`;
         try {
           const r = await request(url, '/v1/admin/launch-tokens', { token: admin, body: { agent_name: name, allowed_scope: ['a:b:c'] } });
           if (r.status === 201) acknowledged.push(name);
+          if (acknowledged.length >= killAt) reached();
         } catch {
           return; // the process is gone
         }
       }
     };
     const writers = Array.from({ length: 8 }, (_, w) => writer(w));
-    await new Promise((r) => setTimeout(r, 300 + Math.random() * 700));
+    await Promise.race([killPoint, Promise.all(writers)]);
     p.child.kill('SIGKILL');
     stop = true;
     await Promise.all(writers);
@@ -80,9 +57,8 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
     }
   }
   assert.ok(acknowledged.length > 20, `only ${acknowledged.length} writes acknowledged`);
-  const p = launch(dir);
-  t.after(() => p.child.kill('SIGKILL'));
-  const url = await urlOf(p);
+  const p = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET });
+  const url = await p.started();
   const admin = await adminToken(url);
   const seen = new Set<string>();
   for (let offset = 0; ; offset += 1000) {
@@ -101,8 +77,8 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
 test('a corrupt journal record followed by good ones refuses to start; a torn tail is recovered', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'awb-journal-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const p = launch(dir);
-  const url = await urlOf(p);
+  const p = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET });
+  const url = await p.started();
   const admin = await adminToken(url);
   for (let i = 0; i < 5; i++) {
     await request(url, '/v1/admin/launch-tokens', { token: admin, body: { agent_name: `a${i}`, allowed_scope: ['a:b:c'] } });
@@ -115,8 +91,8 @@ test('a corrupt journal record followed by good ones refuses to start; a torn ta
 
   // A torn final record: the broker starts and says what it dropped.
   writeFileSync(journal, Buffer.concat([original, Buffer.from([0x20, 0, 0, 0, 9, 9])]));
-  const torn = launch(dir);
-  await urlOf(torn);
+  const torn = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET });
+  await torn.started();
   torn.child.kill('SIGKILL');
   await torn.exited;
 
@@ -125,7 +101,7 @@ test('a corrupt journal record followed by good ones refuses to start; a torn ta
   const mid = Math.floor(damaged.length / 2);
   damaged[mid] = (damaged[mid] as number) ^ 0xff;
   writeFileSync(journal, damaged);
-  const bad = launch(dir);
+  const bad = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET });
   assert.equal(await bad.exited, 1);
   assert.match(bad.err(), /^FATAL: init database: .*data\.db\.awj/m);
 });

@@ -196,6 +196,8 @@ test('admin auth: input errors, wrong secret, rate limit', async (t) => {
   assert.equal(ok.status, 200);
   assert.deepEqual(Object.keys(ok.json), ['access_token', 'expires_in', 'token_type']);
   assert.equal(ok.json.expires_in, 300);
+  // The bucket refills 5 tokens a second; with the clock held still, a slow machine cannot refill it meanwhile.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
   let limited: TestResponse | undefined;
   for (let i = 0; i < 20 && limited === undefined; i++) {
     const r = await auth({ secret: 'wrong' });

@@ -3,48 +3,13 @@
  * graceful shutdown on SIGTERM/SIGINT with exit code 0, and state that survives the restart.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ADMIN_SECRET, registerWith } from '../helpers/broker.js';
+import { launchBroker } from '../helpers/broker-process.js';
 import { request } from '../helpers/http.js';
-
-// The compiled broker, as `npm start` runs it (`npm test` builds first).
-const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>, dir: string): Running {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', HOME: dir, AA_PORT: '0', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, url: '', out: () => out, err: () => err, exited };
-}
-
-async function started(r: Running, timeoutMs = 20_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const m = /listening on ([^\s]+)/.exec(r.out());
-    if (m) return `http://${m[1]}`;
-    if (r.child.exitCode !== null) throw new Error(`broker exited: ${r.err()}`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-  throw new Error(`broker did not start: ${r.out()} ${r.err()}`);
-}
 
 function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'awb-proc-'));
@@ -66,7 +31,7 @@ test('fatal configuration errors exit 1 with a FATAL line', async (t) => {
   writeFileSync(join(dir, 'bad.key'), 'not a key');
   cases.push([{ AA_ADMIN_SECRET: ADMIN_SECRET, AA_SIGNING_KEY_PATH: join(dir, 'bad.key') }, /^FATAL: signing key: keystore: no PEM block found/m]);
   for (const [env, expected] of cases) {
-    const r = run(env, dir);
+    const r = launchBroker(t, dir, env);
     const code = await r.exited;
     assert.equal(code, 1, `${JSON.stringify(env)}: ${r.err()}`);
     assert.match(r.err(), expected);
@@ -76,8 +41,8 @@ test('fatal configuration errors exit 1 with a FATAL line', async (t) => {
 test('banner, SIGTERM drains and exits 0, and state survives a restart', async (t) => {
   const dir = tempDir(t);
   const env = { AA_ADMIN_SECRET: ADMIN_SECRET };
-  const first = run(env, dir);
-  const url = await started(first);
+  const first = launchBroker(t, dir, env);
+  const url = await first.started();
   assert.match(first.out(), /^AgentWrit broker v2\.0\.0 listening on 127\.0\.0\.1:\d+$/m);
   assert.match(first.out(), /\[AA:BROKER:WARN\] .* \| main \| Running in development mode -- admin secret stored in plaintext/);
   assert.equal(statSync(join(dir, 'signing.key')).mode & 0o777, 0o600);
@@ -96,9 +61,8 @@ test('banner, SIGTERM drains and exits 0, and state survives a restart', async (
   assert.match(first.out(), /Shutting down gracefully \(signal: terminated\)\.\.\./);
   assert.match(first.out(), /\| shutdown \| clean exit/);
 
-  const second = run(env, dir);
-  const url2 = await started(second);
-  t.after(() => second.child.kill('SIGKILL'));
+  const second = launchBroker(t, dir, env);
+  const url2 = await second.started();
   // Tokens stay valid (same key), the agent can still be delegated to, the unused launch token still works,
   // the revocation is still in force, and the audit trail continues its numbering.
   const v = await request(url2, '/v1/token/validate', { body: { token: agent.token } });

@@ -1,15 +1,14 @@
 /**
- * Child process for crash tests. Opens the store at argv[2] and then:
- *   stream <checkpointBytes>  commits batches forever from 8 concurrent writers (audit row + revocation + agent per
- *                             batch) and prints `ack <auditSeq>` once each commit resolved; the test SIGKILLs it.
- *   open                      opens, prints `opened <lastSeq>`, closes, exits 0.
+ * Child process for crash tests: `store-child <db path> stream <checkpointBytes>` opens the store and commits batches
+ * forever from 8 concurrent writers (audit row + revocation + agent per batch), printing `ack <auditSeq>` once each
+ * commit resolved; the test SIGKILLs it.
  * On StoreOpenError it prints `fatal: <message>` to stderr and exits 1, as the broker does.
  */
 import { openStore, StoreOpenError, type Store } from '../../src/store/index.js';
 import { AuditChain, agentRow } from './store-fixtures.js';
 
-const [path, mode = 'open', checkpointArg] = process.argv.slice(2);
-if (path === undefined) throw new Error('usage: store-child <db path> <mode>');
+const [path, mode, checkpointArg] = process.argv.slice(2);
+if (path === undefined || mode !== 'stream') throw new Error('usage: store-child <db path> stream <checkpointBytes>');
 
 let store: Store;
 try {
@@ -24,11 +23,6 @@ try {
 }
 
 const snap = await store.load();
-if (mode === 'open') {
-  process.stdout.write(`opened ${snap.audit.lastSeq}\n`);
-  await store.close();
-  process.exit(0);
-}
 
 const chain = new AuditChain(snap.audit.lastSeq, snap.audit.lastHash);
 process.stdout.write(`ready ${snap.audit.lastSeq}\n`);

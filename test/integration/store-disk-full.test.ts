@@ -65,7 +65,7 @@ test('a full disk fails the write and the batches behind it, health degrades, an
   const snap = await store.load();
   assert.deepEqual(snap.audit, { count: 4, lastSeq: 4, lastHash: retry.lastHash });
   await store.close();
-  if (spawnSync('/usr/bin/sqlite3', ['-version']).status === 0) {
-    assert.equal(spawnSync('/usr/bin/sqlite3', [path, 'PRAGMA integrity_check'], { encoding: 'utf8' }).stdout.trim(), 'ok');
+  if (spawnSync('sqlite3', ['-version']).status === 0) {
+    assert.equal(spawnSync('sqlite3', [path, 'PRAGMA integrity_check'], { encoding: 'utf8' }).stdout.trim(), 'ok');
   }
 });

@@ -1,14 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFile, chmod, readFile, stat, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { appendFile, chmod, chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { afterEach, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
 import { journalPathFor, openStore as open, StoreOpenError, StoreWriteError, type OpenStoreOptions, type Store } from '../../src/store/index.js';
+import { ADMIN_SECRET } from '../helpers/broker.js';
+import { brokerCopy } from '../helpers/broker-process.js';
 import { AuditChain, agentRow, appRow, launchTokenRow, tempDir } from './store-fixtures.js';
 
-const SQLITE3 = '/usr/bin/sqlite3';
+/** The unprivileged user that root runs a child as (nobody). */
+const NOBODY = 65534;
+
+// From PATH, like every other tool the tests run.
+const SQLITE3 = 'sqlite3';
 
 /** Every store a test opens is closed when it ends, also when an assertion failed (a live worker keeps it running). */
 const openStores = new Set<Store>();
@@ -21,7 +26,7 @@ afterEach(async () => {
   await Promise.all([...openStores].map((s) => s.close().catch(() => undefined)));
   openStores.clear();
 });
-const hasSqlite3 = existsSync(SQLITE3);
+const hasSqlite3 = spawnSync(SQLITE3, ['-version']).status === 0;
 const sqlite = (path: string, sql: string): string => {
   const r = spawnSync(SQLITE3, [path, sql], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
@@ -202,26 +207,38 @@ test('an unwritable directory is a fatal start error naming the file', async (t)
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) {
     // Not root: a read-only directory is enough.
     const { dir, cleanup } = await tempDir();
-    t.after(cleanup);
     await chmod(dir, 0o555);
-    t.after(() => chmod(dir, 0o755));
+    // Writable again before removal (after-hooks run in the order they were added).
+    t.after(async () => {
+      await chmod(dir, 0o755);
+      await cleanup();
+    });
     await assert.rejects(openStore({ path: `${dir}/data.db` }), /not writable/);
     return;
   }
-  // Root ignores directory permissions, so run the real start path as an unprivileged user.
+  // Root ignores directory permissions, so the compiled broker starts as an unprivileged user, from a copy in a
+  // readable temp dir: the checkout itself may sit where that user cannot enter.
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   await chmod(dir, 0o555);
-  const child = fileURLToPath(new URL('./store-child.ts', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', child, `${dir}/data.db`, 'open'], {
-    uid: 65534, gid: 65534, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' }, timeout: 20_000,
+  const app = brokerCopy(t);
+  const home = await tempDir();
+  t.after(home.cleanup);
+  await chown(home.dir, NOBODY, NOBODY);
+  const r = spawnSync(process.execPath, [join(app, 'dist', 'main.js')], {
+    uid: NOBODY,
+    gid: NOBODY,
+    cwd: home.dir,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', HOME: home.dir, AA_ADMIN_SECRET: ADMIN_SECRET, AA_PORT: '0', AA_DB_PATH: `${dir}/data.db`, AA_SIGNING_KEY_PATH: `${home.dir}/signing.key` },
   });
-  if (r.status !== 1 && /EACCES|permission denied/i.test(r.stderr) && !r.stderr.includes('fatal:')) {
-    t.skip('the unprivileged user cannot run the test sources here');
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'EACCES') {
+    t.skip(`uid ${NOBODY} may not run ${process.execPath}`);
     return;
   }
-  assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`fatal: cannot open ${dir}/data.db: directory ${dir} is not writable`));
+  assert.equal(r.status, 1, `${r.error?.message ?? ''}${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`^FATAL: init database: cannot open ${dir}/data\\.db: directory ${dir} is not writable`, 'm'));
 });
 
 test('a database written by the Go broker opens, migrates, and keeps its data', async (t) => {

@@ -3,7 +3,7 @@
  * and `npm audit` finds nothing at moderate or above when its endpoint can be reached.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { type ExecFileException, execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
@@ -24,7 +24,7 @@ test('production dependencies: at most 10 packages, none with an install script'
 });
 
 test('npm audit --omit=dev: nothing at moderate or above', async (t) => {
-  const out = await new Promise<{ stdout: string; error: NodeJS.ErrnoException | null }>((resolve) => {
+  const out = await new Promise<{ stdout: string; error: ExecFileException | null }>((resolve) => {
     execFile('npm', ['audit', '--omit=dev', '--audit-level=moderate', '--json'], { cwd: ROOT, timeout: 30_000 }, (error, stdout) =>
       resolve({ stdout, error }),
     );

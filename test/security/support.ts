@@ -3,7 +3,7 @@
  * child process (for RSS and crash checks), token forgery with the broker's own key, and the secrets scan.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { ADMIN_SECRET } from '../helpers/broker.js';
+import { launchBroker } from '../helpers/broker-process.js';
 
 /** mulberry32: tiny, seedable, good enough to make every fuzz run reproducible from its seed. */
 export function prng(seed: number): () => number {
@@ -126,8 +127,6 @@ export function rawStatus(text: string): number {
 // ---------------------------------------------------------------------------------------------------------------
 // A broker child process: the compiled entry point, as operators run it.
 
-const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
-
 export interface BrokerProcess {
   child: ChildProcess;
   port: number;
@@ -142,53 +141,26 @@ export interface BrokerProcess {
 
 export async function spawnBroker(t: TestContext, env: Record<string, string> = {}): Promise<BrokerProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'awb-sec-'));
-  const child = spawn(process.execPath, [MAIN], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: dir,
-      AA_ADMIN_SECRET: ADMIN_SECRET,
-      AA_PORT: '0',
-      AA_DB_PATH: join(dir, 'data.db'),
-      AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
-      AA_LOG_LEVEL: 'standard',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString('utf8')));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const p = launchBroker(t, dir, { AA_ADMIN_SECRET: ADMIN_SECRET, AA_LOG_LEVEL: 'standard', ...env });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
-      await exited;
+    if (p.alive()) {
+      p.child.kill('SIGTERM');
+      const timer = setTimeout(() => p.child.kill('SIGKILL'), 8_000);
+      await p.exited;
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
   };
   t.after(stop);
-  const deadline = Date.now() + 20_000;
-  let port = 0;
-  while (Date.now() < deadline) {
-    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-    if (m) {
-      port = Number(m[1]);
-      break;
-    }
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  if (port === 0) throw new Error(`broker did not start: ${out}`);
+  const url = await p.started();
   return {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    child: p.child,
+    port: Number(new URL(url).port),
+    url,
     dir,
-    output: () => out,
-    rssMb: () => rssOf(child.pid as number),
-    alive: () => child.exitCode === null && child.signalCode === null,
+    output: p.output,
+    rssMb: () => rssOf(p.child.pid as number),
+    alive: p.alive,
     stop,
   };
 }

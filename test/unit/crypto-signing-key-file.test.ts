@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { keyPairFromSeed } from '../../src/crypto/ed25519.js';
 import { loadOrCreateSigningKey, SigningKeyError } from '../../src/crypto/signing-key-file.js';
 
-const OPENSSL = '/usr/bin/openssl';
-const haveOpenssl = existsSync(OPENSSL);
+const OPENSSL = 'openssl'; // from PATH
+const haveOpenssl = spawnSync(OPENSSL, ['version']).status === 0;
 const ED25519_PKCS8_PREFIX = '302e020100300506032b657004220420';
 
 let dir: string;

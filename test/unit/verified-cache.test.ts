@@ -55,9 +55,10 @@ function forge(kid: string, signer: Ed25519KeyPair, claims: Partial<Claims> = {}
   return encodeCompactJws(input, signDetached(Buffer.from(input), signer.secretKey));
 }
 
-function withClock<T>(offsetSeconds: number, fn: () => Promise<T>): Promise<T> {
+/** Runs `fn` with Date.now fixed at `base` plus `offsetSeconds`: no real time passes on a slow machine. */
+function withClock<T>(offsetSeconds: number, fn: () => Promise<T>, base = Date.now()): Promise<T> {
   const realNow = Date.now;
-  Date.now = () => realNow() + offsetSeconds * 1000;
+  Date.now = () => base + offsetSeconds * 1000;
   return fn().finally(() => {
     Date.now = realNow;
   });
@@ -84,12 +85,13 @@ describe('verified-token cache', () => {
 
   it('an expired token is rejected even though its signature is cached', async () => {
     const { tokens, calls } = service();
-    const { token } = await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 5 });
+    const base = Date.now();
+    const { token } = await withClock(0, () => tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 5 }), base);
     assert.equal((await tokens.verify(token, lane)).ok, true);
     // Exactly at exp the token is still good (now > exp is the rule); one second later it is not.
-    const atExp = await withClock(5, () => tokens.verify(token, lane));
+    const atExp = await withClock(5, () => tokens.verify(token, lane), base);
     assert.equal(atExp.ok, true);
-    const after = await withClock(6, () => tokens.verify(token, lane));
+    const after = await withClock(6, () => tokens.verify(token, lane), base);
     assert.equal(after.ok, false);
     assert.equal(!after.ok && after.reason, 'token expired');
     // The entry left the cache when it was found past exp (so the late check paid a verify); back in the present

@@ -3,7 +3,7 @@ import type { ParsedArgs } from '../args.js';
 import { int, objects, optStr, str, strings, type Json } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandContext, CommandSpec } from '../spec.js';
+import type { CommandContext, CommandSpec } from '../command.js';
 
 /** One path segment; `.` and `..` are escaped too, so an id can never walk the URL path. */
 export function segment(id: string): string {

@@ -2,7 +2,7 @@
 import { bool, int, strings, type Json } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 export const auditArchive: CommandSpec = {
   path: ['audit', 'archive'],

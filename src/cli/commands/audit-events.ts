@@ -3,7 +3,7 @@ import { parseRfc3339 } from '../../platform/time.js';
 import { int, objects, optStr, str } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable, truncate } from '../output.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 const DETAIL_WIDTH = 60;
 

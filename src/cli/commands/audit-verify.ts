@@ -6,7 +6,7 @@ import { describeBreak, type ChainBreak, ChainVerifier } from '../chain.js';
 import { int, objects, type Json } from '../decode.js';
 import { EXIT, UsageError } from '../errors.js';
 import { formatJson, printable } from '../output.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 const PAGE = 1000;
 

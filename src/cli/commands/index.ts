@@ -1,5 +1,6 @@
 /** The command tree. */
-import type { CommandSpec, GroupSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
+import type { GroupSpec } from '../spec.js';
 import { appCommands } from './app.js';
 import { auditArchive } from './audit-archive.js';
 import { auditEvents } from './audit-events.js';

@@ -6,7 +6,8 @@ import { hash } from 'bcryptjs';
 import { writeConfigFile } from '../config-writer.js';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
-import type { CommandSpec, Env } from '../spec.js';
+import type { CommandSpec } from '../command.js';
+import type { Env } from '../spec.js';
 
 const ETC_CONFIG = '/etc/broker/config';
 const BCRYPT_COST = 12;

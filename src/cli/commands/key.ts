@@ -2,7 +2,7 @@
 import { int, objects, optStr, str, type Json } from '../decode.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandContext, CommandSpec } from '../spec.js';
+import type { CommandContext, CommandSpec } from '../command.js';
 
 const HEADER = ['KID', 'STATE', 'CREATED', 'ROTATED', 'RETIRE_AT', 'RETIRED'];
 const row = (k: Json): string[] => [

@@ -2,7 +2,7 @@
 import { bool, int, str } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 const LEVELS = ['token', 'agent', 'task', 'chain'] as const;
 

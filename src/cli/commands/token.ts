@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
 import { isSuccess, refusal } from '../response.js';
-import type { CommandSpec } from '../spec.js';
+import type { CommandSpec } from '../command.js';
 
 /** `-` reads the token from stdin, which keeps it out of the process list and shell history. */
 function tokenValue(flag: string): string {
