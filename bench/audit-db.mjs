@@ -54,7 +54,19 @@ export async function ensureAuditDatabase(rows, log) {
   let prev = '0'.repeat(64);
   for (let i = 1; i <= rows; i++) {
     const r = row(i, prev);
-    st.run([r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.outcome, r.hash, r.prev_hash, r.seq]);
+    st.run([
+      r.id,
+      r.timestamp,
+      r.event_type,
+      r.agent_id,
+      r.task_id,
+      r.orch_id,
+      r.detail,
+      r.outcome,
+      r.hash,
+      r.prev_hash,
+      r.seq,
+    ]);
     prev = r.hash;
   }
   st.free();
@@ -64,6 +76,8 @@ export async function ensureAuditDatabase(rows, log) {
   db.close();
   await mkdir(new URL('../.tmp/', import.meta.url), { recursive: true });
   await writeFile(path, bytes);
-  log(`generated ${rows} audit events (${(bytes.length / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${path}`);
+  log(
+    `generated ${rows} audit events (${(bytes.length / 1e6).toFixed(0)} MB) in ${((performance.now() - started) / 1000).toFixed(1)} s into ${path}`,
+  );
   return path;
 }

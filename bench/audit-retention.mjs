@@ -8,13 +8,22 @@
  * Run: npm run build && node bench/audit-retention.mjs   (BENCH_HISTORY, default 300000; BENCH_WINDOW, default 30000)
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import initSqlJs from 'sql.js';
-import { ensureSchema } from '../dist/store/schema.js';
 import { establishAuditState } from '../dist/store/queries.js';
+import { ensureSchema } from '../dist/store/schema.js';
 import { row } from './audit-db.mjs';
 
 const HISTORY = Number(process.env.BENCH_HISTORY ?? 300_000);
@@ -37,7 +46,19 @@ async function buildDatabase(path, history, window) {
   for (let seq = 1; seq <= history + window; seq++) {
     const r = row(seq, prev);
     if (seq > history) r.timestamp = new Date(recentStart + (seq - history) * 2).toISOString();
-    st.run([r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.outcome, r.hash, r.prev_hash, r.seq]);
+    st.run([
+      r.id,
+      r.timestamp,
+      r.event_type,
+      r.agent_id,
+      r.task_id,
+      r.orch_id,
+      r.detail,
+      r.outcome,
+      r.hash,
+      r.prev_hash,
+      r.seq,
+    ]);
     prev = r.hash;
   }
   st.free();
@@ -52,8 +73,15 @@ function post(port, path, body, token) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       {
-        host: '127.0.0.1', port, path, method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
       },
       (res) => {
         const chunks = [];
@@ -68,7 +96,7 @@ function post(port, path, body, token) {
 
 const rssMiB = (pid, field = 'VmRSS') => {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+  return m ? Math.round(Number(m[1]) / 1024) : Number.NaN;
 };
 const mb = (bytes) => (bytes / 1e6).toFixed(0);
 
@@ -79,8 +107,14 @@ async function start(dir, env = {}) {
   const started = performance.now();
   const child = spawn(process.execPath, [MAIN], {
     env: {
-      PATH: process.env.PATH, AA_ADMIN_SECRET: SECRET, AA_PORT: '0', AA_LOG_LEVEL: 'quiet', AA_ADMIN_TOKEN_TTL: '3600',
-      AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), ...env,
+      PATH: process.env.PATH,
+      AA_ADMIN_SECRET: SECRET,
+      AA_PORT: '0',
+      AA_LOG_LEVEL: 'quiet',
+      AA_ADMIN_TOKEN_TTL: '3600',
+      AA_DB_PATH: join(dir, 'data.db'),
+      AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -99,7 +133,9 @@ async function start(dir, env = {}) {
   // Let the background work of the start (crypto warm-up, a first checkpoint) finish before reading RSS.
   await new Promise((r) => setTimeout(r, 1500));
   return {
-    port, startupMs, rss: rssMiB(child.pid),
+    port,
+    startupMs,
+    rss: rssMiB(child.pid),
     async stop() {
       const exited = new Promise((r) => child.on('exit', r));
       child.kill('SIGTERM');
@@ -111,14 +147,18 @@ async function start(dir, env = {}) {
 
 const rows = [];
 const report = (phase, b, extra = '') =>
-  rows.push(`| ${phase.padEnd(44)} | ${String(Math.round(b.startupMs)).padStart(7)} | ${String(b.rss).padStart(7)} | ${extra}`);
+  rows.push(
+    `| ${phase.padEnd(44)} | ${String(Math.round(b.startupMs)).padStart(7)} | ${String(b.rss).padStart(7)} | ${extra}`,
+  );
 
 const root = mkdtempSync(join(tmpdir(), 'awretention-'));
 try {
   const full = join(root, 'full.db');
   let t = performance.now();
   await buildDatabase(full, HISTORY, WINDOW);
-  console.log(`built ${HISTORY + WINDOW} events (${mb(statSync(full).size)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `built ${HISTORY + WINDOW} events (${mb(statSync(full).size)} MB) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+  );
   const windowOnly = join(root, 'window.db');
   await buildDatabase(windowOnly, 0, WINDOW);
 
@@ -150,9 +190,11 @@ try {
   await b.stop();
   const segs = readdirSync(join(ret, 'archive'));
   const archiveBytes = segs.reduce((n, f) => n + statSync(join(ret, 'archive', f)).size, 0);
-  console.log(`archive: ${run.archived} events in ${run.calls} calls into ${segs.length} segments (${mb(archiveBytes)} MB gzip) in ${(runMs / 1000).toFixed(1)} s; peak RSS ${peak} MiB`);
+  console.log(
+    `archive: ${run.archived} events in ${run.calls} calls into ${segs.length} segments (${mb(archiveBytes)} MB gzip) in ${(runMs / 1000).toFixed(1)} s; peak RSS ${peak} MiB`,
+  );
   b = await start(ret, env);
-  report(`retention 30d, restart after archiving`, b, `db ${mb(statSync(join(ret, 'data.db')).size)} MB`);
+  report('retention 30d, restart after archiving', b, `db ${mb(statSync(join(ret, 'data.db')).size)} MB`);
   await b.stop();
 
   // 3. The reference: only the window, ever.

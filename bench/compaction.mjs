@@ -19,7 +19,18 @@ function post(port, path, body, token) {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...(token ? { Authorization: `Bearer ${token}` } : {}) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': Buffer.byteLength(payload),
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
+      },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -31,7 +42,8 @@ function post(port, path, body, token) {
   });
 }
 
-const pct = (xs, p) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]);
+const pct = (xs, p) =>
+  xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))];
 const peakRss = (pid) => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? `${Math.round(Number(m[1]) / 1024)} MiB` : '?';
@@ -43,14 +55,21 @@ const dir = mkdtempSync(join(tmpdir(), 'awcompact-'));
 try {
   copyFileSync(source, join(dir, 'data.db'));
   const started = performance.now();
-  const child = startBroker({ PATH: process.env.PATH, AA_ADMIN_SECRET: SECRET, AA_PORT: '0', AA_LOG_LEVEL: 'standard', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'), AA_ADMIN_TOKEN_TTL: '3600' });
+  const child = startBroker({
+    PATH: process.env.PATH,
+    AA_ADMIN_SECRET: SECRET,
+    AA_PORT: '0',
+    AA_LOG_LEVEL: 'standard',
+    AA_DB_PATH: join(dir, 'data.db'),
+    AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
+    AA_ADMIN_TOKEN_TTL: '3600',
+  });
   child.stderr.pipe(process.stderr);
   let checkpoint = null; // { end, ms }
   let buffered = '';
   child.stdout.on('data', (c) => {
     buffered += c.toString();
-    let nl;
-    while ((nl = buffered.indexOf('\n')) !== -1) {
+    for (let nl = buffered.indexOf('\n'); nl !== -1; nl = buffered.indexOf('\n')) {
       const line = buffered.slice(0, nl);
       buffered = buffered.slice(nl + 1);
       const cp = /checkpoint written .* ms=(\d+)/.exec(line);
@@ -75,7 +94,12 @@ try {
   const name = 'x'.repeat(3500);
   const writer = async () => {
     while (running && checkpoint === null) {
-      const r = await post(port, '/v1/admin/launch-tokens', { agent_name: name, allowed_scope: ['read:data:*'] }, admin);
+      const r = await post(
+        port,
+        '/v1/admin/launch-tokens',
+        { agent_name: name, allowed_scope: ['read:data:*'] },
+        admin,
+      );
       if (r.status !== 201) throw new Error(`launch token answered ${r.status}`);
       writes++;
     }
@@ -90,9 +114,15 @@ try {
   const from = checkpoint.end - checkpoint.ms;
   const during = samples.filter(([end]) => end >= from && end <= checkpoint.end).map(([, ms]) => ms);
   const outside = samples.filter(([end]) => end < from).map(([, ms]) => ms);
-  console.log(`${writes} durable writes pushed the journal to a checkpoint of the ${ROWS}-event database (${checkpoint.ms} ms)`);
-  console.log(`validate before the checkpoint: ${outside.length} requests, p50 ${pct(outside, 0.5).toFixed(1)} ms, p99 ${pct(outside, 0.99).toFixed(1)} ms`);
-  console.log(`validate during the checkpoint: ${during.length} requests, p50 ${pct(during, 0.5).toFixed(1)} ms, p99 ${pct(during, 0.99).toFixed(1)} ms, max ${Math.max(0, ...during).toFixed(1)} ms (target p99 < 20 ms)`);
+  console.log(
+    `${writes} durable writes pushed the journal to a checkpoint of the ${ROWS}-event database (${checkpoint.ms} ms)`,
+  );
+  console.log(
+    `validate before the checkpoint: ${outside.length} requests, p50 ${pct(outside, 0.5).toFixed(1)} ms, p99 ${pct(outside, 0.99).toFixed(1)} ms`,
+  );
+  console.log(
+    `validate during the checkpoint: ${during.length} requests, p50 ${pct(during, 0.5).toFixed(1)} ms, p99 ${pct(during, 0.99).toFixed(1)} ms, max ${Math.max(0, ...during).toFixed(1)} ms (target p99 < 20 ms)`,
+  );
   console.log(`broker peak RSS: ${peakRss(child.pid)}`);
   child.kill('SIGKILL');
 } finally {

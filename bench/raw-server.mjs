@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 
-const body = JSON.stringify({ status: 'ok', version: '2.0.0', uptime: 1, db_connected: true, audit_events_count: 0 }) + '\n';
+const body = `${JSON.stringify({ status: 'ok', version: '2.0.0', uptime: 1, db_connected: true, audit_events_count: 0 })}\n`;
 const length = String(Buffer.byteLength(body));
 
 function handler(req, res) {
@@ -21,7 +21,10 @@ function handler(req, res) {
 const options = { keepAliveTimeout: 120_000 };
 const server =
   process.env.RAW_TLS_CERT !== undefined
-    ? https.createServer({ ...options, cert: readFileSync(process.env.RAW_TLS_CERT), key: readFileSync(process.env.RAW_TLS_KEY ?? '') }, handler)
+    ? https.createServer(
+        { ...options, cert: readFileSync(process.env.RAW_TLS_CERT), key: readFileSync(process.env.RAW_TLS_KEY ?? '') },
+        handler,
+      )
     : http.createServer(options, handler);
 
 server.listen(0, '127.0.0.1', () => {

@@ -13,9 +13,9 @@
  * Environment: AA_ED25519 (engine of phases 2-5, default native), BENCH_NACL=0 skips phase 6, BENCH_SECONDS (per route, default 3), BENCH_CONNECTIONS (default 32), BENCH_AUDIT_ROWS (default
  * 1000000; 0 skips phase 5), BENCH_TLS=0 skips phase 4. Traffic goes to 127.0.0.1 only; every child is stopped.
  */
-import autocannon from 'autocannon';
+
 import { execFileSync, spawn } from 'node:child_process';
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign as edSign } from 'node:crypto';
+import { sign as edSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -23,6 +23,7 @@ import https from 'node:https';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import autocannon from 'autocannon';
 import { ensureBuilt, ROOT, startBroker as spawnBroker, waitForBanner } from '../scripts/broker-process.mjs';
 import { ensureAuditDatabase } from './audit-db.mjs';
 
@@ -77,7 +78,11 @@ function startRaw(tls) {
   const env = { PATH: process.env.PATH ?? '' };
   if (tls) Object.assign(env, { RAW_TLS_CERT: tls.cert, RAW_TLS_KEY: tls.key });
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'bench/raw-server.mjs')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bench/raw-server.mjs')], {
+    cwd: ROOT,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   return listening('raw server', child, t0);
 }
 
@@ -103,10 +108,29 @@ function startBroker(dir, tls, engine) {
 function makeCert(dir) {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert,
-    '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-  ], { stdio: 'pipe' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'pipe' },
+  );
   return { cert, key };
 }
 
@@ -143,22 +167,26 @@ function client(port, tls) {
     new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const headers = {};
-      if (data !== undefined) Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
+      if (data !== undefined)
+        Object.assign(headers, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) });
       if (token) headers.Authorization = `Bearer ${token}`;
-      const req = mod.request({ host: '127.0.0.1', port, method, path, headers, agent, rejectUnauthorized: false }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (text += d));
-        res.on('end', () => {
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode, json, text });
-        });
-      });
+      const req = mod.request(
+        { host: '127.0.0.1', port, method, path, headers, agent, rejectUnauthorized: false },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            let json;
+            try {
+              json = JSON.parse(text);
+            } catch {
+              json = undefined;
+            }
+            resolve({ status: res.statusCode, json, text });
+          });
+        },
+      );
       req.on('error', reject);
       req.end(data);
     });
@@ -190,7 +218,13 @@ async function setUp(call) {
   const adminToken = admin.json.access_token;
   const lt = await call('POST', '/v1/admin/launch-tokens', {
     token: adminToken,
-    body: { agent_name: 'bench', allowed_scope: ['read:data:*', 'write:data:*'], max_ttl: 3600, single_use: false, ttl: 7200 },
+    body: {
+      agent_name: 'bench',
+      allowed_scope: ['read:data:*', 'write:data:*'],
+      max_ttl: 3600,
+      single_use: false,
+      ttl: 7200,
+    },
   });
   if (lt.status !== 201) throw new Error(`launch token: ${lt.status} ${lt.text}`);
   const launchToken = lt.json.launch_token;
@@ -200,7 +234,9 @@ async function setUp(call) {
     const i = n++;
     const ch = await call('GET', '/v1/challenge');
     const key = keys[i % keys.length];
-    const r = await call('POST', '/v1/register', { body: JSON.parse(registerBody(launchToken, key, ch.json.nonce, i)) });
+    const r = await call('POST', '/v1/register', {
+      body: JSON.parse(registerBody(launchToken, key, ch.json.nonce, i)),
+    });
     if (r.status !== 200) throw new Error(`register: ${r.status} ${r.text}`);
     return { agentId: r.json.agent_id, token: r.json.access_token };
   };
@@ -217,7 +253,8 @@ async function setUp(call) {
 // ---------------------------------------------------------------------------------------------------------------
 // Load
 
-const pct = (sorted, p) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]);
+const pct = (sorted, p) =>
+  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
 /**
  * One route: `spec.requests(state)` gives autocannon's request list (with their own success counting);
@@ -259,7 +296,10 @@ async function drive(target, spec, opts = {}) {
     let loop = 0;
     let crypto = 0;
     if (process.env.BENCH_DEBUG) {
-      const d = [...after].map(([tid, t]) => `${tid}${tid === target.pid ? 'M' : target.cryptoTids?.has(tid) ? 'C' : ''}:${t - (before.get(tid) ?? 0)}`);
+      const d = [...after].map(
+        ([tid, t]) =>
+          `${tid}${tid === target.pid ? 'M' : target.cryptoTids?.has(tid) ? 'C' : ''}:${t - (before.get(tid) ?? 0)}`,
+      );
       console.log(spec.name, d.filter((x) => !x.endsWith(':0')).join(' '));
     }
     for (const [tid, t] of after) {
@@ -274,7 +314,7 @@ async function drive(target, spec, opts = {}) {
     out.otherUs = ((total - loop - crypto) * TICK_US) / ops;
     out.rssMiB = memory(target.pid).rssMiB;
   } else if (before && after) {
-    out.cpuUs = NaN;
+    out.cpuUs = Number.NaN;
   }
   if (target.pid && ops === 0) out.rssMiB = memory(target.pid).rssMiB;
   if (!target.pid) {
@@ -289,7 +329,12 @@ const json = (o) => JSON.stringify(o);
 function routeSpecs(f) {
   const validateKnown = json({ token: f.agents[0].token });
   const forged = f.agents[0].token.slice(0, -6) + (f.agents[0].token.endsWith('AAAAAA') ? 'BBBBBB' : 'AAAAAA');
-  const post = (path, body, extra = {}) => ({ method: 'POST', path, body, headers: { 'content-type': 'application/json', ...extra } });
+  const post = (path, body, extra = {}) => ({
+    method: 'POST',
+    path,
+    body,
+    headers: { 'content-type': 'application/json', ...extra },
+  });
   const bearer = (t) => ({ authorization: `Bearer ${t}` });
   const renewQueue = f.agents.slice(2).map((a) => a.token);
   let revokeSeq = 0;
@@ -297,8 +342,15 @@ function routeSpecs(f) {
     health: { name: 'health', requests: () => [{ method: 'GET', path: '/v1/health' }] },
     metrics: { name: 'metrics', requests: () => [{ method: 'GET', path: '/v1/metrics' }] },
     validateKnown: { name: 'validate (known token)', requests: () => [post('/v1/token/validate', validateKnown)] },
-    validateGarbage: { name: 'validate (garbage token)', requests: () => [post('/v1/token/validate', json({ token: 'garbage-not-a-jwt' }))] },
-    validateForged: { name: 'validate (forged signature)', ed25519: 1, requests: () => [post('/v1/token/validate', json({ token: forged }))] },
+    validateGarbage: {
+      name: 'validate (garbage token)',
+      requests: () => [post('/v1/token/validate', json({ token: 'garbage-not-a-jwt' }))],
+    },
+    validateForged: {
+      name: 'validate (forged signature)',
+      ed25519: 1,
+      requests: () => [post('/v1/token/validate', json({ token: forged }))],
+    },
     renew: {
       name: 'renew',
       ed25519: 1,
@@ -336,7 +388,10 @@ function routeSpecs(f) {
             method: 'POST',
             path: '/v1/register',
             headers: { 'content-type': 'application/json' },
-            setupRequest: (req, ctx) => ({ ...req, body: registerBody(f.launchToken, f.keys[i % f.keys.length], ctx.nonce ?? '00', i++) }),
+            setupRequest: (req, ctx) => ({
+              ...req,
+              body: registerBody(f.launchToken, f.keys[i % f.keys.length], ctx.nonce ?? '00', i++),
+            }),
             onResponse: (status, _body, ctx) => {
               if (status === 200) {
                 c.ok++;
@@ -351,7 +406,11 @@ function routeSpecs(f) {
       name: 'delegate',
       ed25519: 2,
       requests: () => [
-        post('/v1/delegate', json({ delegate_to: f.agents[1].agentId, scope: ['read:data:*'], ttl: 60 }), bearer(f.agents[0].token)),
+        post(
+          '/v1/delegate',
+          json({ delegate_to: f.agents[1].agentId, scope: ['read:data:*'], ttl: 60 }),
+          bearer(f.agents[0].token),
+        ),
       ],
     },
     revoke: {
@@ -359,7 +418,10 @@ function routeSpecs(f) {
       requests: () => [
         {
           ...post('/v1/revoke', '', bearer(f.adminToken)),
-          setupRequest: (req) => ({ ...req, body: json({ level: 'token', target: `bench-jti-${randomBytes(4).toString('hex')}-${revokeSeq++}` }) }),
+          setupRequest: (req) => ({
+            ...req,
+            body: json({ level: 'token', target: `bench-jti-${randomBytes(4).toString('hex')}-${revokeSeq++}` }),
+          }),
         },
       ],
     },
@@ -369,7 +431,13 @@ function routeSpecs(f) {
     },
     auditFiltered: {
       name: 'audit query (one agent)',
-      requests: () => [{ method: 'GET', path: `/v1/audit/events?agent_id=${encodeURIComponent(f.agents[0].agentId)}&limit=100`, headers: bearer(f.adminToken) }],
+      requests: () => [
+        {
+          method: 'GET',
+          path: `/v1/audit/events?agent_id=${encodeURIComponent(f.agents[0].agentId)}&limit=100`,
+          headers: bearer(f.adminToken),
+        },
+      ],
     },
   };
 }
@@ -378,10 +446,18 @@ const RAW_SPECS = {
   GET: { name: 'raw node:http GET', requests: () => [{ method: 'GET', path: '/v1/health' }] },
   POST: {
     name: 'raw node:http POST',
-    requests: () => [{ method: 'POST', path: '/v1/token/validate', body: json({ token: 'x'.repeat(420) }), headers: { 'content-type': 'application/json' } }],
+    requests: () => [
+      {
+        method: 'POST',
+        path: '/v1/token/validate',
+        body: json({ token: 'x'.repeat(420) }),
+        headers: { 'content-type': 'application/json' },
+      },
+    ],
   },
 };
-const rawMethodOf = (spec) => (spec.name.startsWith('health') || spec.name.startsWith('metrics') || spec.name.startsWith('audit') ? 'GET' : 'POST');
+const rawMethodOf = (spec) =>
+  spec.name.startsWith('health') || spec.name.startsWith('metrics') || spec.name.startsWith('audit') ? 'GET' : 'POST';
 
 /**
  * The Ed25519 worker threads: the ones other than the event loop that burn CPU while only forged signatures are
@@ -390,9 +466,16 @@ const rawMethodOf = (spec) => (spec.name.startsWith('health') || spec.name.start
  */
 async function findCryptoThreads(target, specs) {
   const before = threadTicks(target.pid);
-  await autocannon({ url: `${target.tls ? 'https' : 'http'}://127.0.0.1:${target.port}`, connections: 8, duration: 1, requests: specs.validateForged.requests() });
+  await autocannon({
+    url: `${target.tls ? 'https' : 'http'}://127.0.0.1:${target.port}`,
+    connections: 8,
+    duration: 1,
+    requests: specs.validateForged.requests(),
+  });
   const after = threadTicks(target.pid);
-  return new Set([...after].filter(([tid, t]) => tid !== target.pid && t - (before.get(tid) ?? 0) >= 20).map(([tid]) => tid));
+  return new Set(
+    [...after].filter(([tid, t]) => tid !== target.pid && t - (before.get(tid) ?? 0) >= 20).map(([tid]) => tid),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -401,10 +484,11 @@ async function findCryptoThreads(target, specs) {
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '-');
 function table(title, header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => '| ' + cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ') + ' |';
+  const line = (cells) =>
+    `| ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' | ')} |`;
   console.log(`\n${title}`);
   console.log(line(header));
-  console.log('|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) : '-'.repeat(w + 1) + ':')).join('|') + '|');
+  console.log(`|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 1) : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
   for (const r of rows) console.log(line(r));
 }
 
@@ -412,10 +496,35 @@ function table(title, header, rows) {
 const overheadOf = (r) => r.cpuUs - r.cryptoUs - r.raw.cpuUs;
 
 function routeTable(title, results) {
-  const header = ['route', 'req/s', 'raw req/s', 'vs raw', 'p50 ms', 'p99 ms', 'CPU µs/req', 'loop', 'crypto', 'other', 'raw CPU', 'overhead µs', 'errors'];
+  const header = [
+    'route',
+    'req/s',
+    'raw req/s',
+    'vs raw',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/req',
+    'loop',
+    'crypto',
+    'other',
+    'raw CPU',
+    'overhead µs',
+    'errors',
+  ];
   const rows = results.map((r) => [
-    r.name, fmt(r.rps), fmt(r.raw.rps), `${fmt((100 * r.rps) / r.raw.rps, r.rps < 0.1 * r.raw.rps ? 1 : 0)}%`, fmt(r.p50, 1), fmt(r.p99, 1),
-    fmt(r.cpuUs), fmt(r.loopUs), fmt(r.cryptoUs), fmt(r.otherUs), fmt(r.raw.cpuUs), fmt(overheadOf(r)), r.errors,
+    r.name,
+    fmt(r.rps),
+    fmt(r.raw.rps),
+    `${fmt((100 * r.rps) / r.raw.rps, r.rps < 0.1 * r.raw.rps ? 1 : 0)}%`,
+    fmt(r.p50, 1),
+    fmt(r.p99, 1),
+    fmt(r.cpuUs),
+    fmt(r.loopUs),
+    fmt(r.cryptoUs),
+    fmt(r.otherUs),
+    fmt(r.raw.cpuUs),
+    fmt(overheadOf(r)),
+    r.errors,
   ]);
   table(title, header, rows);
 }
@@ -471,7 +580,18 @@ async function brokerPhase({ label, dir, tls, routes, seconds, beforeRoute, engi
     }
     const health = await call('GET', '/v1/health');
     const mem = memory(broker.pid);
-    return { label, results, startupMs: broker.startupMs, auditEvents: health.json?.audit_events_count, mem, target, specs, f, broker, rawServer };
+    return {
+      label,
+      results,
+      startupMs: broker.startupMs,
+      auditEvents: health.json?.audit_events_count,
+      mem,
+      target,
+      specs,
+      f,
+      broker,
+      rawServer,
+    };
   } catch (err) {
     await Promise.all([stop(broker), stop(rawServer)]);
     throw err;
@@ -492,20 +612,54 @@ async function mixedPhase(phase) {
 
 const ONLY = process.env.BENCH_ROUTES?.split(',');
 const pick = (routes) => (ONLY === undefined ? routes : routes.filter((r) => ONLY.includes(r)));
-const ALL_ROUTES = ['validateKnown', 'validateGarbage', 'validateForged', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
-const BIG_ROUTES = ['validateKnown', 'renew', 'register', 'delegate', 'revoke', 'audit', 'auditFiltered', 'health', 'metrics'];
+const ALL_ROUTES = [
+  'validateKnown',
+  'validateGarbage',
+  'validateForged',
+  'renew',
+  'register',
+  'delegate',
+  'revoke',
+  'audit',
+  'auditFiltered',
+  'health',
+  'metrics',
+];
+const BIG_ROUTES = [
+  'validateKnown',
+  'renew',
+  'register',
+  'delegate',
+  'revoke',
+  'audit',
+  'auditFiltered',
+  'health',
+  'metrics',
+];
 
 ensureBuilt();
 const work = mkdtempSync(join(tmpdir(), 'awbench-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-console.log(`AgentWrit route bench: ${CORES} cores, ${CONNECTIONS} connections, ${SECONDS} s per route, node ${process.version}`);
+console.log(
+  `AgentWrit route bench: ${CORES} cores, ${CONNECTIONS} connections, ${SECONDS} s per route, node ${process.version}`,
+);
 
-const plain = await brokerPhase({ label: 'plain HTTP', dir: mkdirp(join(work, 'plain')), tls: null, routes: pick(ALL_ROUTES) });
+const plain = await brokerPhase({
+  label: 'plain HTTP',
+  dir: mkdirp(join(work, 'plain')),
+  tls: null,
+  routes: pick(ALL_ROUTES),
+});
 const mixed = ONLY === undefined || ONLY.includes('mixed') ? await mixedPhase(plain) : null;
 const plainMem = memory(plain.broker.pid);
 await Promise.all([stop(plain.broker), stop(plain.rawServer)]);
-routeTable(`Plain HTTP, AA_ED25519=${DEFAULT_ENGINE} (broker started in ${fmt(plain.startupMs)} ms; ${plain.auditEvents} audit events at the end)`, plain.results);
-console.log(`CPU columns are µs per request: loop = event-loop thread, crypto = Ed25519 workers (none when Ed25519 runs on the event loop), other = storage worker, V8 GC/compiler and libuv threads.`);
+routeTable(
+  `Plain HTTP, AA_ED25519=${DEFAULT_ENGINE} (broker started in ${fmt(plain.startupMs)} ms; ${plain.auditEvents} audit events at the end)`,
+  plain.results,
+);
+console.log(
+  'CPU columns are µs per request: loop = event-loop thread, crypto = Ed25519 workers (none when Ed25519 runs on the event loop), other = storage worker, V8 GC/compiler and libuv threads.',
+);
 console.log(`broker RSS ${fmt(plainMem.rssMiB)} MiB (peak ${fmt(plainMem.peakMiB)} MiB)`);
 if (mixed !== null) {
   console.log(
@@ -562,19 +716,49 @@ if (AUDIT_ROWS > 0) {
   const db = await ensureAuditDatabase(AUDIT_ROWS, (line) => console.log(line));
   const bigDir = mkdirp(join(work, 'big'));
   await copyFile(db, join(bigDir, 'data.db'));
-  big = await brokerPhase({ label: '1M', dir: bigDir, tls: null, routes: pick(BIG_ROUTES), seconds: Math.max(1, SECONDS - 1) });
+  big = await brokerPhase({
+    label: '1M',
+    dir: bigDir,
+    tls: null,
+    routes: pick(BIG_ROUTES),
+    seconds: Math.max(1, SECONDS - 1),
+  });
   const bigMem = memory(big.broker.pid);
   await Promise.all([stop(big.broker), stop(big.rawServer)]);
-  const header = ['route', `req/s @ ${plain.auditEvents}`, 'vs raw', `req/s @ ${big.auditEvents}`, 'vs raw', 'change', `CPU µs/req @ ${plain.auditEvents}`, `@ ${big.auditEvents}`, 'change', `p99 ms @ ${big.auditEvents}`, 'errors'];
+  const header = [
+    'route',
+    `req/s @ ${plain.auditEvents}`,
+    'vs raw',
+    `req/s @ ${big.auditEvents}`,
+    'vs raw',
+    'change',
+    `CPU µs/req @ ${plain.auditEvents}`,
+    `@ ${big.auditEvents}`,
+    'change',
+    `p99 ms @ ${big.auditEvents}`,
+    'errors',
+  ];
   const rows = big.results.map((r) => {
     const small = plain.results.find((p) => p.name === r.name);
     return [
-      r.name, fmt(small?.rps), `${fmt((100 * small?.rps) / small?.raw.rps, 1)}%`, fmt(r.rps), `${fmt((100 * r.rps) / r.raw.rps, 1)}%`,
-      `${fmt(100 * (r.rps / r.raw.rps / (small?.rps / small?.raw.rps) - 1), 0)}%`, fmt(small?.cpuUs), fmt(r.cpuUs),
-      `${fmt(100 * (r.cpuUs / small?.cpuUs - 1), 0)}%`, fmt(r.p99, 1), r.errors,
+      r.name,
+      fmt(small?.rps),
+      `${fmt((100 * small?.rps) / small?.raw.rps, 1)}%`,
+      fmt(r.rps),
+      `${fmt((100 * r.rps) / r.raw.rps, 1)}%`,
+      `${fmt(100 * (r.rps / r.raw.rps / (small?.rps / small?.raw.rps) - 1), 0)}%`,
+      fmt(small?.cpuUs),
+      fmt(r.cpuUs),
+      `${fmt(100 * (r.cpuUs / small?.cpuUs - 1), 0)}%`,
+      fmt(r.p99, 1),
+      r.errors,
     ];
   });
-  table(`Audit trail growth (broker started on ${big.auditEvents} events in ${fmt(big.startupMs / 1000, 1)} s; req/s change = of the ratio to raw)`, header, rows);
+  table(
+    `Audit trail growth (broker started on ${big.auditEvents} events in ${fmt(big.startupMs / 1000, 1)} s; req/s change = of the ratio to raw)`,
+    header,
+    rows,
+  );
   console.log(`broker RSS with the large trail ${fmt(bigMem.rssMiB)} MiB (peak ${fmt(bigMem.peakMiB)} MiB)`);
 }
 
@@ -594,26 +778,42 @@ for (const [name, share] of RATIO_TARGETS) {
   const r = by(name);
   if (!r) continue;
   const ratio = r.rps / r.raw.rps;
-  checks.push([`${name} ≥ ${fmt(100 * share)}% of raw`, `${fmt(100 * ratio, 1)}% (${fmt(r.rps)} / ${fmt(r.raw.rps)} req/s)`, ratio >= share]);
+  checks.push([
+    `${name} ≥ ${fmt(100 * share)}% of raw`,
+    `${fmt(100 * ratio, 1)}% (${fmt(r.rps)} / ${fmt(r.raw.rps)} req/s)`,
+    ratio >= share,
+  ]);
 }
 const vk = by('validate (known token)');
 if (vk) {
   // Also as CPU: both servers are bound by one event loop, so raw CPU/req ÷ broker CPU/req is the capacity ratio.
-  checks.push([`validate (known token) by CPU/req (for information)`, `${fmt((100 * vk.raw.cpuUs) / vk.cpuUs)}% of raw`, null]);
+  checks.push([
+    'validate (known token) by CPU/req (for information)',
+    `${fmt((100 * vk.raw.cpuUs) / vk.cpuUs)}% of raw`,
+    null,
+  ]);
 }
 for (const r of ['revoke', 'audit query (first 100)', 'audit query (one agent)'].map(by)) {
   if (!r) continue;
   const o = overheadOf(r);
-  checks.push([`${r.name}: overhead beyond Ed25519 ≤ 100 µs`, `${fmt(o)} µs (event loop ${fmt(r.loopUs - r.raw.cpuUs)} µs beyond raw)`, o <= 100]);
+  checks.push([
+    `${r.name}: overhead beyond Ed25519 ≤ 100 µs`,
+    `${fmt(o)} µs (event loop ${fmt(r.loopUs - r.raw.cpuUs)} µs beyond raw)`,
+    o <= 100,
+  ]);
 }
 const naclReg = naclPhase?.results.find((r) => r.name.startsWith('register'));
-if (naclReg && naclReg.nacl) {
+if (naclReg?.nacl) {
   const c = naclReg.nacl.pairsPerSec;
-  checks.push([`tweetnacl register ≥ 80% of tweetnacl verify+sign pairs/s`, `${fmt(naclReg.rps)} / ${fmt(c)} = ${fmt((100 * naclReg.rps) / c)}%`, naclReg.rps >= 0.8 * c]);
+  checks.push([
+    'tweetnacl register ≥ 80% of tweetnacl verify+sign pairs/s',
+    `${fmt(naclReg.rps)} / ${fmt(c)} = ${fmt((100 * naclReg.rps) / c)}%`,
+    naclReg.rps >= 0.8 * c,
+  ]);
 }
 if (mixed) {
   checks.push([
-    `validate p99 < 20 ms while registrations run`,
+    'validate p99 < 20 ms while registrations run',
     `${fmt(mixed.validate.p99, 1)} ms`,
     mixed.validate.p99 < 20,
   ]);
@@ -632,7 +832,11 @@ if (big) {
     ]);
   }
 }
-table('Targets', ['target', 'measured', 'met'], checks.map(([t, m, ok]) => [t, m, ok === null ? '-' : ok ? 'yes' : 'NO']));
+table(
+  'Targets',
+  ['target', 'measured', 'met'],
+  checks.map(([t, m, ok]) => [t, m, ok === null ? '-' : ok ? 'yes' : 'NO']),
+);
 console.log(`\ntotal bench time ${fmt((performance.now() - started) / 1000)} s`);
 process.exit(0);
 

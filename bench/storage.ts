@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { openStore, type Mutation } from '../src/store/index.js';
+import { type Mutation, openStore } from '../src/store/index.js';
 import { ensureAuditDatabase, row } from './audit-db.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -16,7 +16,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 // compiled schema, hence `npm run bench:storage` builds first.
 const CACHE: string = await ensureAuditDatabase(ROWS, (line: string) => console.log(line));
 
-const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+const pct = (xs: number[], p: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 
 async function throughput(dir: string): Promise<void> {
   const store = await openStore({ path: join(dir, 'tp.db') });
@@ -36,7 +37,9 @@ async function throughput(dir: string): Promise<void> {
   const started = performance.now();
   await Promise.all(Array.from({ length: 50 }, committer));
   const secs = (performance.now() - started) / 1000;
-  console.log(`durable commits: ${(lat.length / secs).toFixed(0)}/s with 50 concurrent committers (p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms)`);
+  console.log(
+    `durable commits: ${(lat.length / secs).toFixed(0)}/s with 50 concurrent committers (p50 ${pct(lat, 0.5).toFixed(1)} ms, p99 ${pct(lat, 0.99).toFixed(1)} ms)`,
+  );
   await store.close();
 }
 
@@ -109,9 +112,23 @@ async function bigDatabase(dir: string): Promise<void> {
     ['outcome, limit 1000', { outcome: 'success', limit: 1000, offset: 0 }],
     ['since (last hour)', { since: iso(last.getTime() - 3_600_000), limit: 100, offset: 0 }],
     ['since (last half)', { since: iso(last.getTime() - (snap.audit.lastSeq / 2) * 1000), limit: 100, offset: 0 }],
-    ['since+until (a day)', { since: iso(last.getTime() - 3 * 86_400_000), until: iso(last.getTime() - 2 * 86_400_000), limit: 100, offset: 0 }],
-    ['event_type+since, offset 1000', { event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 }],
-    ['agent_id+event_type', { agent_id: 'spiffe://local/agent/o/t7/i7', event_type: 'token_issued', limit: 100, offset: 0 }],
+    [
+      'since+until (a day)',
+      {
+        since: iso(last.getTime() - 3 * 86_400_000),
+        until: iso(last.getTime() - 2 * 86_400_000),
+        limit: 100,
+        offset: 0,
+      },
+    ],
+    [
+      'event_type+since, offset 1000',
+      { event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 },
+    ],
+    [
+      'agent_id+event_type',
+      { agent_id: 'spiffe://local/agent/o/t7/i7', event_type: 'token_issued', limit: 100, offset: 0 },
+    ],
   ];
   for (const [label, f] of queries) {
     const times: number[] = [];
@@ -121,7 +138,9 @@ async function bigDatabase(dir: string): Promise<void> {
       total = (await store.queryAudit(f)).total;
       times.push(performance.now() - q0);
     }
-    console.log(`  queryAudit ${label.padEnd(30)} ${times.map((t) => t.toFixed(0).padStart(5)).join(' ms, then')} ms  (total ${total})`);
+    console.log(
+      `  queryAudit ${label.padEnd(30)} ${times.map((t) => t.toFixed(0).padStart(5)).join(' ms, then')} ms  (total ${total})`,
+    );
   }
   const afterQueries = rss.take();
 
@@ -157,15 +176,26 @@ async function bigDatabase(dir: string): Promise<void> {
   // With a 1-byte threshold the commits above already started the next checkpoint; a query waits behind it.
   const b0 = performance.now();
   await store.queryAudit({ limit: 1, offset: 0 });
-  console.log(`  first query after the checkpoint waited ${(performance.now() - b0).toFixed(0)} ms for the storage worker`);
+  console.log(
+    `  first query after the checkpoint waited ${(performance.now() - b0).toFixed(0)} ms for the storage worker`,
+  );
   const q0 = performance.now();
-  const page = await store.queryAudit({ event_type: 'token_issued', since: '2023-11-14T22:13:20.5Z', limit: 100, offset: 1000 });
-  console.log(`queryAudit (filtered, offset 1000) over ${snap.audit.count + lat.length} events: ${(performance.now() - q0).toFixed(0)} ms, total ${page.total}`);
+  const page = await store.queryAudit({
+    event_type: 'token_issued',
+    since: '2023-11-14T22:13:20.5Z',
+    limit: 100,
+    offset: 1000,
+  });
+  console.log(
+    `queryAudit (filtered, offset 1000) over ${snap.audit.count + lat.length} events: ${(performance.now() - q0).toFixed(0)} ms, total ${page.total}`,
+  );
   checkpointed = new Promise<void>((r) => (checkpointDone = r));
   await store.close();
   const closing = rss.take();
   rss.stop();
-  console.log(`peak RSS: queries ${MiB(afterQueries)}, checkpoint ${MiB(duringCheckpoint)}, close (final checkpoint) ${MiB(closing)}`);
+  console.log(
+    `peak RSS: queries ${MiB(afterQueries)}, checkpoint ${MiB(duringCheckpoint)}, close (final checkpoint) ${MiB(closing)}`,
+  );
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'awbench-'));

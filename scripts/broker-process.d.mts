@@ -15,4 +15,7 @@ export const ROOT: string;
 export const MAIN_JS: string;
 export function ensureBuilt(): void;
 export function startBroker(env: NodeJS.ProcessEnv, opts?: { nodeArgs?: readonly string[]; cwd?: string }): BrokerChild;
-export function waitForBanner(child: Pick<BrokerChild, 'stdout' | 'stderr' | 'on' | 'off' | 'exitCode' | 'signalCode'>, timeoutMs?: number): Promise<Banner>;
+export function waitForBanner(
+  child: Pick<BrokerChild, 'stdout' | 'stderr' | 'on' | 'off' | 'exitCode' | 'signalCode'>,
+  timeoutMs?: number,
+): Promise<Banner>;

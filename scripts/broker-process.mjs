@@ -61,8 +61,12 @@ export function waitForBanner(child, timeoutMs = 60_000) {
       const m = BANNER.exec(text);
       if (m) done(() => resolve({ host: m[1], port: Number(m[2]), address: `${m[1]}:${m[2]}` }));
     };
-    const onExit = (code, signal) => done(() => reject(new Error(`process exited (${signal ?? code}) before its banner:\n${text}`)));
-    const timer = setTimeout(() => done(() => reject(new Error(`no banner after ${timeoutMs} ms:\n${text}`))), timeoutMs);
+    const onExit = (code, signal) =>
+      done(() => reject(new Error(`process exited (${signal ?? code}) before its banner:\n${text}`)));
+    const timer = setTimeout(
+      () => done(() => reject(new Error(`no banner after ${timeoutMs} ms:\n${text}`))),
+      timeoutMs,
+    );
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('exit', onExit);

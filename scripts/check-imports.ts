@@ -118,7 +118,8 @@ export function layerViolations(graph: ImportGraph, rules: readonly LayerRule[] 
   for (const [file, targets] of graph) {
     for (const rule of rules) {
       if (!file.startsWith(rule.from)) continue;
-      for (const t of targets) if (t.startsWith(rule.to)) out.push(`${file} -> ${t} (${rule.from} must not import ${rule.to})`);
+      for (const t of targets)
+        if (t.startsWith(rule.to)) out.push(`${file} -> ${t} (${rule.from} must not import ${rule.to})`);
     }
   }
   return out;

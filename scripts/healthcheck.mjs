@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 // Container health probe: GET /v1/health on the broker in this network namespace; exit 0 only for 200 "ok".
 // A 503 "degraded" (the last database write failed) is unhealthy on purpose: acknowledged writes are at risk.
 //
@@ -10,7 +11,6 @@
 // Uses only node built-ins, so the runtime image needs no curl or wget.
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 
 const env = process.env;
 const value = (name) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);

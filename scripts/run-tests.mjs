@@ -1,10 +1,10 @@
 #!/usr/bin/env node
+import { spawn } from 'node:child_process';
 // Runs every test file under test/ with node:test through tsx, two files at a time (the machines have 2 cores;
 // TEST_CONCURRENCY overrides).
 // Usage: node scripts/run-tests.mjs [path-substring ...]   (filters the file list)
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 const filters = process.argv.slice(2);
@@ -34,7 +34,14 @@ if (files.length === 0) {
 }
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=' + (process.env.TEST_CONCURRENCY ?? '2'), '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${process.env.TEST_CONCURRENCY ?? '2'}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'test' } },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -7,25 +7,25 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from './config/config.js';
 import { startupWarnings } from './config/config.js';
 import { CryptoPool } from './crypto/crypto-pool.js';
-import { PAID_LANE } from './crypto/verify-lanes.js';
 import { jwkThumbprint } from './crypto/ed25519.js';
 import { loadOrCreateSigningKey, SigningKeyError } from './crypto/signing-key-file.js';
+import { PAID_LANE } from './crypto/verify-lanes.js';
+import { AgentWritError } from './errors.js';
 import type { Logger } from './observability/log.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { buildRouter } from './routes/table.js';
 import { VERSION } from './routes/system.js';
+import { buildRouter } from './routes/table.js';
+import { AuditLogFile } from './services/audit-log-file.js';
+import { adoptKeyFile } from './services/operations/keys.js';
 import { issueLaunchToken } from './services/operations/launch-tokens.js';
 import { issueAdminToken } from './services/operations/logins.js';
-import { adoptKeyFile } from './services/operations/keys.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
-import { AuditLogFile } from './services/audit-log-file.js';
 import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
 import { openStore } from './store/index.js';
 import type { Store } from './store/store.js';
 import { createPipeline } from './transport/pipeline.js';
 import { createTransport, TransportError } from './transport/server.js';
-import { AgentWritError } from './errors.js';
 
 /** Startup cannot continue; `message` is printed after `FATAL: `. */
 export class FatalError extends AgentWritError {
@@ -66,7 +66,7 @@ const DRAIN_MS = 10_000;
 
 export async function startBroker(config: Config, opts: BrokerOptions): Promise<BrokerHandle> {
   const { logger } = opts;
-  const print = opts.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const print = opts.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const metrics = opts.metrics ?? createMetrics();
 
   for (const [module, component, message] of startupWarnings(config)) logger.warn(module, component, message);
@@ -84,8 +84,14 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   }
   const ownPool = opts.pool === undefined;
   const pool = opts.pool ?? new CryptoPool({ engine: config.ed25519 });
-  if (pool.engine !== config.ed25519) throw new FatalError(`crypto pool runs ed25519=${pool.engine}, AA_ED25519 asks for ${config.ed25519}`);
-  logger.ok('BROKER', 'main', 'signing key loaded', `path=${config.signingKeyPath}, kid=${jwkThumbprint(keyPair.publicKey)}, ed25519=${pool.engine}`);
+  if (pool.engine !== config.ed25519)
+    throw new FatalError(`crypto pool runs ed25519=${pool.engine}, AA_ED25519 asks for ${config.ed25519}`);
+  logger.ok(
+    'BROKER',
+    'main',
+    'signing key loaded',
+    `path=${config.signingKeyPath}, kid=${jwkThumbprint(keyPair.publicKey)}, ed25519=${pool.engine}`,
+  );
 
   let store: Store;
   try {
@@ -94,7 +100,8 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       events: {
         onError: (operation) => metrics.dbErrors.inc(operation),
         onAuditWrite: (seconds) => metrics.auditWriteDuration.observe(seconds),
-        onLog: (level, component, message, ...ctx) => logger[level === 'ok' ? 'ok' : level === 'warn' ? 'warn' : 'fail']('store', component, message, ...ctx),
+        onLog: (level, component, message, ...ctx) =>
+          logger[level === 'ok' ? 'ok' : level === 'warn' ? 'warn' : 'fail']('store', component, message, ...ctx),
       },
     });
   } catch (err) {
@@ -115,20 +122,37 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     const snapshot = await store.load();
     metrics.auditEventsLoaded.set(snapshot.audit.count);
     logger.ok('BROKER', 'main', 'audit events loaded', `count=${snapshot.audit.count}`);
-    if (snapshot.revocations.length > 0) logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
-    const auditFile = config.audit.logPath === '' ? null : await AuditLogFile.open(config.audit.logPath, store, {
-      onError: (message, err) => {
-        metrics.auditLogWriteErrors.inc();
-        logger.fail('BROKER', 'audit', message, `path=${config.audit.logPath}`, `error=${err.message}`);
-      },
-      onLog: (level, message, ...ctx) => logger[level]('BROKER', 'audit', message, ...ctx),
-    });
+    if (snapshot.revocations.length > 0)
+      logger.ok('BROKER', 'main', 'revocations loaded', `count=${snapshot.revocations.length}`);
+    const auditFile =
+      config.audit.logPath === ''
+        ? null
+        : await AuditLogFile.open(config.audit.logPath, store, {
+            onError: (message, err) => {
+              metrics.auditLogWriteErrors.inc();
+              logger.fail('BROKER', 'audit', message, `path=${config.audit.logPath}`, `error=${err.message}`);
+            },
+            onLog: (level, message, ...ctx) => logger[level]('BROKER', 'audit', message, ...ctx),
+          });
     services = createServices({
-      config: { ...config, trustDomain }, logger, metrics, store, pool, keyPair, snapshot, auditFile, now: opts.clock,
+      config: { ...config, trustDomain },
+      logger,
+      metrics,
+      store,
+      pool,
+      keyPair,
+      snapshot,
+      auditFile,
+      now: opts.clock,
     });
     const adopted = await adoptKeyFile(services);
     if (adopted !== null) {
-      logger.warn('BROKER', 'main', 'key file holds a new signing key; previous key retiring', `kid=${adopted.active.kid}`);
+      logger.warn(
+        'BROKER',
+        'main',
+        'key file holds a new signing key; previous key retiring',
+        `kid=${adopted.active.kid}`,
+      );
     }
   } catch (err) {
     await Promise.allSettled([store.close(), closePool()]);
@@ -139,7 +163,12 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   if (s.archiver !== null) {
     // A run cut short by a crash left a segment whose rows are still in the database: finish it first.
     await s.archiver.reconcile().catch((err: unknown) => {
-      logger.fail('BROKER', 'audit', 'audit archive check failed; archiving is stopped until it is resolved', `error=${errText(err)}`);
+      logger.fail(
+        'BROKER',
+        'audit',
+        'audit archive check failed; archiving is stopped until it is resolved',
+        `error=${errText(err)}`,
+      );
     });
   }
   metrics.activeAgents.set(s.agents.activeCount(Math.floor(Date.now() / 1000), (id) => s.revocations.has('agent', id)));
@@ -169,12 +198,16 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
     });
   } catch (err) {
     await Promise.allSettled([store.close(), closePool()]);
-    throw new FatalError(err instanceof TransportError ? err.message : `listen ${config.bindAddress}:${config.port}: ${errText(err)}`);
+    throw new FatalError(
+      err instanceof TransportError ? err.message : `listen ${config.bindAddress}:${config.port}: ${errText(err)}`,
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const host = config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
   logger.ok('BROKER', 'main', 'starting broker', `addr=${host}:${port}, version=${VERSION}`);
-  print(`AgentWrit broker v${VERSION} listening on ${host}:${port}${config.tlsMode === 'none' ? '' : ` (${config.tlsMode})`}`);
+  print(
+    `AgentWrit broker v${VERSION} listening on ${host}:${port}${config.tlsMode === 'none' ? '' : ` (${config.tlsMode})`}`,
+  );
 
   const housekeep = async (nowMs?: number): Promise<void> => {
     try {
@@ -223,7 +256,12 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
   };
 
   return {
-    services: s, port, url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`, housekeep, reopenAuditLog, close,
+    services: s,
+    port,
+    url: `${config.tlsMode === 'none' ? 'http' : 'https'}://${host}:${port}`,
+    housekeep,
+    reopenAuditLog,
+    close,
   };
 }
 

@@ -2,8 +2,9 @@
  * The broker process: configuration from the environment, fatal errors as `FATAL: …` with exit code 1, and a
  * graceful shutdown on SIGINT/SIGTERM with exit code 0.
  */
-import { ConfigError, loadConfig } from './config/config.js';
+
 import { FatalError, startBroker } from './broker.js';
+import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './observability/log.js';
 
 function fatal(message: string): never {

@@ -3,10 +3,10 @@
  * only the short-lived admin JWT is used after that; neither is ever written anywhere.
  */
 import type { BrokerClient, SendOptions } from './client.js';
-import { UsageError } from './errors.js';
-import { jsonObject } from './response.js';
 import type { Json } from './decode.js';
 import { str } from './decode.js';
+import { UsageError } from './errors.js';
+import { jsonObject } from './response.js';
 import type { Env } from './spec.js';
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
@@ -23,7 +23,9 @@ export class AdminApi {
   private secret(): string {
     const secret = this.env.AACTL_ADMIN_SECRET;
     if (secret === undefined || secret === '') {
-      throw new UsageError('AACTL_ADMIN_SECRET is not set (export it from your secrets manager; awrit init prints one)');
+      throw new UsageError(
+        'AACTL_ADMIN_SECRET is not set (export it from your secrets manager; awrit init prints one)',
+      );
     }
     return secret;
   }

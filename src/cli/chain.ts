@@ -22,7 +22,8 @@ const OPTIONAL_INTS = ['deleg_depth', 'bytes_transferred'] as const;
 function shapeProblem(e: Json): string | null {
   for (const k of STRING_FIELDS) if (typeof e[k] !== 'string') return `"${k}" missing or not a string`;
   for (const k of OPTIONAL_STRINGS) if (e[k] !== undefined && typeof e[k] !== 'string') return `"${k}" is not a string`;
-  for (const k of OPTIONAL_INTS) if (e[k] !== undefined && !Number.isSafeInteger(e[k])) return `"${k}" is not an integer`;
+  for (const k of OPTIONAL_INTS)
+    if (e[k] !== undefined && !Number.isSafeInteger(e[k])) return `"${k}" is not an integer`;
   return null;
 }
 
@@ -58,11 +59,17 @@ export class ChainVerifier {
     const expectedId = auditId(this.seq + 1);
     const shape = shapeProblem(e);
     if (shape !== null) {
-      return { at: typeof e.id === 'string' ? e.id : expectedId, field: 'event', expected: 'a well-formed event', found: shape };
+      return {
+        at: typeof e.id === 'string' ? e.id : expectedId,
+        field: 'event',
+        expected: 'a well-formed event',
+        found: shape,
+      };
     }
     const id = s(e, 'id');
     if (id !== expectedId) return { at: id, field: 'id', expected: expectedId, found: id };
-    if (s(e, 'prev_hash') !== this.prev) return { at: id, field: 'prev_hash', expected: this.prev, found: s(e, 'prev_hash') };
+    if (s(e, 'prev_hash') !== this.prev)
+      return { at: id, field: 'prev_hash', expected: this.prev, found: s(e, 'prev_hash') };
     const recomputed = auditHash({
       id,
       timestamp: s(e, 'timestamp'),

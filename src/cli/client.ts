@@ -118,7 +118,9 @@ export class BrokerClient {
         res.on('error', fail);
       });
       const timer = setTimeout(() => {
-        req.destroy(new DeadlineError(`no response within ${formatMs(timeoutMs)} (raise --timeout if the broker is slow)`));
+        req.destroy(
+          new DeadlineError(`no response within ${formatMs(timeoutMs)} (raise --timeout if the broker is slow)`),
+        );
       }, timeoutMs);
       req.on('error', fail);
       req.end(payload);

@@ -12,7 +12,10 @@ export interface CompletionCommand {
   flags: readonly FlagSpec[];
 }
 
-export function completionCommands(commands: readonly CommandSpec[], globals: (c: CommandSpec) => FlagSpec[]): CompletionCommand[] {
+export function completionCommands(
+  commands: readonly CommandSpec[],
+  globals: (c: CommandSpec) => FlagSpec[],
+): CompletionCommand[] {
   return commands.map((c) => ({ path: c.path, flags: [...c.flags, ...globals(c)] }));
 }
 
@@ -27,7 +30,9 @@ function bash(cmds: readonly CompletionCommand[]): string {
     }
   }
   children.get('')?.add('completion').add('help');
-  const valueFlags = [...new Set(cmds.flatMap((c) => c.flags.filter((f) => f.kind === 'string').map((f) => `--${f.name}`)))];
+  const valueFlags = [
+    ...new Set(cmds.flatMap((c) => c.flags.filter((f) => f.kind === 'string').map((f) => `--${f.name}`))),
+  ];
   const cases = [
     ...[...children].map(([path, words]) => `    "${path}") words="${[...words].join(' ')}" ;;`),
     ...cmds.map((c) => `    "${c.path.join(' ')}") words="${c.flags.map((f) => `--${f.name}`).join(' ')}" ;;`),
@@ -72,7 +77,9 @@ function fish(cmds: readonly CompletionCommand[]): string {
     const leaf = c.path[c.path.length - 1] ?? '';
     for (const f of c.flags) {
       const quoted = f.help.replace(/'/g, "\\'");
-      lines.push(`complete -c awrit -n '__fish_seen_subcommand_from ${leaf}' -l ${f.name}${f.kind === 'string' ? ' -r' : ''} -d '${quoted}'`);
+      lines.push(
+        `complete -c awrit -n '__fish_seen_subcommand_from ${leaf}' -l ${f.name}${f.kind === 'string' ? ' -r' : ''} -d '${quoted}'`,
+      );
     }
   }
   lines.push("complete -c awrit -n '__fish_seen_subcommand_from completion' -a 'bash zsh fish'");

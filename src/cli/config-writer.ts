@@ -13,8 +13,8 @@ import {
   openSync,
   renameSync,
   rmSync,
-  writeSync,
   type Stats,
+  writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { CliError, EXIT } from './errors.js';
@@ -114,7 +114,8 @@ export function writeConfigFile(path: string, content: string, force: boolean): 
   const st = lstatOrNull(path);
   if (st?.isSymbolicLink()) throw new ConfigWriteError(`config path is a symlink: ${path}`);
   if (st !== null && !st.isFile()) throw new ConfigWriteError(`config path exists and is not a regular file: ${path}`);
-  if (st !== null && !force) throw new ConfigWriteError(`config file already exists at ${path}. Use --force to overwrite`);
+  if (st !== null && !force)
+    throw new ConfigWriteError(`config file already exists at ${path}. Use --force to overwrite`);
   makeDirs(dirname(path));
   if (st === null) createNew(path, content);
   else replace(path, content);

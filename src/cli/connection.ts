@@ -7,10 +7,25 @@ import type { Env, FlagSpec } from './spec.js';
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 export const CONNECTION_FLAGS: readonly FlagSpec[] = [
-  { name: 'cacert', kind: 'string', metavar: 'FILE', help: 'CA bundle (PEM) to trust for the broker certificate (env AACTL_CA_CERT)' },
-  { name: 'cert', kind: 'string', metavar: 'FILE', help: 'client certificate (PEM) for an mtls broker (env AACTL_CLIENT_CERT)' },
+  {
+    name: 'cacert',
+    kind: 'string',
+    metavar: 'FILE',
+    help: 'CA bundle (PEM) to trust for the broker certificate (env AACTL_CA_CERT)',
+  },
+  {
+    name: 'cert',
+    kind: 'string',
+    metavar: 'FILE',
+    help: 'client certificate (PEM) for an mtls broker (env AACTL_CLIENT_CERT)',
+  },
   { name: 'key', kind: 'string', metavar: 'FILE', help: 'client private key (PEM) for --cert (env AACTL_CLIENT_KEY)' },
-  { name: 'timeout', kind: 'string', metavar: 'DURATION', help: 'give up on a request after this long: 30s, 500ms, 2m (default 30s)' },
+  {
+    name: 'timeout',
+    kind: 'string',
+    metavar: 'DURATION',
+    help: 'give up on a request after this long: 30s, 500ms, 2m (default 30s)',
+  },
 ];
 
 export interface TlsMaterial {
@@ -32,7 +47,8 @@ export interface Connection {
 
 export function parseBrokerUrl(value: string | undefined): { base: URL; prefix: string; display: string } {
   const text = value?.trim() ?? '';
-  if (text === '') throw new UsageError('AACTL_BROKER_URL is not set (e.g. export AACTL_BROKER_URL=https://broker.example:8080)');
+  if (text === '')
+    throw new UsageError('AACTL_BROKER_URL is not set (e.g. export AACTL_BROKER_URL=https://broker.example:8080)');
   let url: URL;
   try {
     url = new URL(text);
@@ -54,7 +70,7 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 export function parseTimeout(value: string | undefined): number {
   if (value === undefined) return DEFAULT_TIMEOUT_MS;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  const ms = m === null ? NaN : Number(m[1]) * (UNITS[m[2] ?? 's'] ?? NaN);
+  const ms = m === null ? Number.NaN : Number(m[1]) * (UNITS[m[2] ?? 's'] ?? Number.NaN);
   if (!Number.isFinite(ms) || ms < 1 || ms > 3_600_000) {
     throw new UsageError(`--timeout must be a duration between 1ms and 60m such as 10s or 500ms, got "${value}"`);
   }
@@ -94,7 +110,9 @@ export function connectionFrom(args: ParsedArgs, env: Env): Connection {
   const cert = tlsFile(args, env, 'cert', 'AACTL_CLIENT_CERT');
   const key = tlsFile(args, env, 'key', 'AACTL_CLIENT_KEY');
   if ((cert === undefined) !== (key === undefined)) {
-    throw new UsageError('a client certificate needs both --cert and --key (or AACTL_CLIENT_CERT and AACTL_CLIENT_KEY)');
+    throw new UsageError(
+      'a client certificate needs both --cert and --key (or AACTL_CLIENT_CERT and AACTL_CLIENT_KEY)',
+    );
   }
   if (ca !== undefined) tls.ca = ca;
   if (cert !== undefined) tls.cert = cert;

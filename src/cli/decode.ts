@@ -34,7 +34,8 @@ export function bool(o: Json, key: string): boolean {
 export function strings(o: Json, key: string): string[] {
   const v = o[key];
   if (v === null || v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string')) throw bad(`"${key}" is not a list of strings`);
+  if (!Array.isArray(v) || !v.every((x): x is string => typeof x === 'string'))
+    throw bad(`"${key}" is not a list of strings`);
   return v;
 }
 

@@ -1,10 +1,15 @@
 /** Help texts, generated from the command specs so every flag is listed exactly once, with its meaning. */
-import { CONNECTION_FLAGS } from './connection.js';
-import { COMMANDS, GROUPS } from './commands/index.js';
+
 import type { CommandSpec } from './command.js';
+import { COMMANDS, GROUPS } from './commands/index.js';
+import { CONNECTION_FLAGS } from './connection.js';
 import type { FlagSpec } from './spec.js';
 
-export const JSON_FLAG: FlagSpec = { name: 'json', kind: 'boolean', help: 'print the result as one JSON document on stdout' };
+export const JSON_FLAG: FlagSpec = {
+  name: 'json',
+  kind: 'boolean',
+  help: 'print the result as one JSON document on stdout',
+};
 export const HELP_FLAG: FlagSpec = { name: 'help', kind: 'boolean', help: 'show help for the command' };
 export const VERSION_FLAG: FlagSpec = { name: 'version', kind: 'boolean', help: 'print the awrit version' };
 
@@ -36,7 +41,7 @@ function section(title: string, rows: readonly (readonly [string, string])[]): s
   return `${title}:\n${rows.map(([l, r]) => `  ${l.padEnd(w)}${r}`).join('\n')}\n`;
 }
 
-const flagRows = (flags: readonly FlagSpec[]): Array<[string, string]> => flags.map((f) => [flagLabel(f), f.help]);
+const flagRows = (flags: readonly FlagSpec[]): [string, string][] => flags.map((f) => [flagLabel(f), f.help]);
 
 export function globalFlags(cmd: CommandSpec): FlagSpec[] {
   return [JSON_FLAG, ...(cmd.network ? CONNECTION_FLAGS : []), HELP_FLAG];
@@ -72,7 +77,13 @@ export function groupHelp(group: string): string {
 export function commandHelp(cmd: CommandSpec): string {
   const parts = [`${cmd.summary}.\n`, `Usage:\n  awrit ${cmd.usage} [flags]\n`];
   if (cmd.description !== undefined) parts.push(`${cmd.description}\n`);
-  if (cmd.positionals !== undefined) parts.push(section('Arguments', cmd.positionals.map((p) => [p.name, p.help] as const)));
+  if (cmd.positionals !== undefined)
+    parts.push(
+      section(
+        'Arguments',
+        cmd.positionals.map((p) => [p.name, p.help] as const),
+      ),
+    );
   parts.push(section('Flags', flagRows(cmd.flags)));
   parts.push(section('Global flags', flagRows(globalFlags(cmd))));
   if (cmd.network) {

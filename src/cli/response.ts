@@ -29,7 +29,9 @@ export function refusal(res: BrokerResponse, context = ''): RefusedError {
   }
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.location ?? '';
-    return new RefusedError(printable(`${prefix}broker answered a redirect (${res.status}) to "${location}"; check AACTL_BROKER_URL`));
+    return new RefusedError(
+      printable(`${prefix}broker answered a redirect (${res.status}) to "${location}"; check AACTL_BROKER_URL`),
+    );
   }
   const text = truncate(res.body.trim().split('\n')[0] ?? '', 200);
   return new RefusedError(printable(`${prefix}broker refused (${res.status})${text === '' ? '' : `: ${text}`}`));
@@ -43,6 +45,9 @@ export function isSuccess(res: BrokerResponse): boolean {
 export function jsonObject(res: BrokerResponse, context = ''): Json {
   if (!isSuccess(res)) throw refusal(res, context);
   const v = parse(res.body);
-  if (!isObject(v)) throw new RefusedError(`${context === '' ? '' : `${context}: `}unexpected answer from broker (${res.status}): not a JSON object`);
+  if (!isObject(v))
+    throw new RefusedError(
+      `${context === '' ? '' : `${context}: `}unexpected answer from broker (${res.status}): not a JSON object`,
+    );
   return v;
 }

@@ -1,14 +1,15 @@
 /** Dispatch: argv → command → exit code. Everything that can go wrong ends as one `awrit: …` line on stderr. */
-import { checkFlags, splitArgv, type RawArgs } from './args.js';
+
 import { AdminApi } from './admin.js';
+import { checkFlags, type RawArgs, splitArgv } from './args.js';
 import { BrokerClient } from './client.js';
-import { completionCommands, completionScript, isShell } from './completion.js';
-import { COMMANDS, GROUPS } from './commands/index.js';
-import { connectionFrom, CONNECTION_FLAGS } from './connection.js';
-import { CliError, EXIT, UsageError, type ExitCode } from './errors.js';
-import { commandHelp, globalFlags, groupHelp, HELP_FLAG, JSON_FLAG, rootHelp, VERSION_FLAG } from './help.js';
-import { printable, type Io } from './output.js';
 import type { CommandContext, CommandSpec } from './command.js';
+import { COMMANDS, GROUPS } from './commands/index.js';
+import { completionCommands, completionScript, isShell } from './completion.js';
+import { CONNECTION_FLAGS, connectionFrom } from './connection.js';
+import { CliError, EXIT, type ExitCode, UsageError } from './errors.js';
+import { commandHelp, globalFlags, groupHelp, HELP_FLAG, JSON_FLAG, rootHelp, VERSION_FLAG } from './help.js';
+import { type Io, printable } from './output.js';
 import type { Env, FlagSpec } from './spec.js';
 import { version } from './version.js';
 
@@ -78,7 +79,8 @@ async function dispatch(argv: readonly string[], env: Env, io: Io): Promise<Exit
     }
     const [shell, ...extra] = rest;
     if (shell === undefined) throw new UsageError('completion needs a shell: bash, zsh or fish', '');
-    if (!isShell(shell) || extra.length > 0) throw new UsageError(`unsupported shell "${rest.join(' ')}": use bash, zsh or fish`, '');
+    if (!isShell(shell) || extra.length > 0)
+      throw new UsageError(`unsupported shell "${rest.join(' ')}": use bash, zsh or fish`, '');
     io.stdout(completionScript(shell, completionCommands(COMMANDS, globalFlags)));
     return EXIT.ok;
   }
@@ -99,7 +101,11 @@ async function dispatch(argv: readonly string[], env: Env, io: Io): Promise<Exit
     io.stdout(commandHelp(cmd));
     return EXIT.ok;
   }
-  const args = checkFlags({ positionals: target.rest, flags: raw.flags }, [...cmd.flags, ...globalFlags(cmd)], helpPath);
+  const args = checkFlags(
+    { positionals: target.rest, flags: raw.flags },
+    [...cmd.flags, ...globalFlags(cmd)],
+    helpPath,
+  );
   const expected = cmd.positionals ?? [];
   if (args.positionals.length > expected.length) {
     throw args.usage(`unexpected argument "${args.positionals[expected.length] ?? ''}"`);

@@ -112,19 +112,31 @@ export class Agent {
   /** Hands a narrower (or equal) slice of this agent's scope to another registered agent. */
   async delegate(opts: DelegateOptions): Promise<DelegatedToken> {
     this.assertLive('used to delegate');
-    if (typeof opts.delegateTo !== 'string' || opts.delegateTo === '') throw new ConfigurationError('delegateTo is required');
-    if (!Array.isArray(opts.scope) || opts.scope.length === 0) throw new ConfigurationError('scope must be a non-empty list');
-    if (opts.ttl !== undefined && (!Number.isInteger(opts.ttl) || opts.ttl <= 0)) throw new ConfigurationError('ttl must be a positive integer');
+    if (typeof opts.delegateTo !== 'string' || opts.delegateTo === '')
+      throw new ConfigurationError('delegateTo is required');
+    if (!Array.isArray(opts.scope) || opts.scope.length === 0)
+      throw new ConfigurationError('scope must be a non-empty list');
+    if (opts.ttl !== undefined && (!Number.isInteger(opts.ttl) || opts.ttl <= 0))
+      throw new ConfigurationError('ttl must be a positive integer');
     const body: Record<string, unknown> = { delegate_to: opts.delegateTo, scope: opts.scope };
-    if (opts.ttl !== undefined) body['ttl'] = opts.ttl;
-    const res = await this.#transport.request({ method: 'POST', path: '/v1/delegate', token: opts.token ?? this.#accessToken, body });
+    if (opts.ttl !== undefined) body.ttl = opts.ttl;
+    const res = await this.#transport.request({
+      method: 'POST',
+      path: '/v1/delegate',
+      token: opts.token ?? this.#accessToken,
+      body,
+    });
     const answer = asObject(res.json, 'delegate answer');
     const accessToken = str(answer, 'access_token');
-    const chain = Array.isArray(answer['delegation_chain']) ? answer['delegation_chain'] : [];
+    const chain = Array.isArray(answer.delegation_chain) ? answer.delegation_chain : [];
     const delegationChain: DelegationRecord[] = chain.map((r) => {
       const o = asObject(r, 'delegation record');
-      const rec: DelegationRecord = { agent: str(o, 'agent'), scope: (o['scope'] as string[]) ?? [], delegated_at: str(o, 'delegated_at') };
-      if (typeof o['signature'] === 'string') rec.signature = o['signature'];
+      const rec: DelegationRecord = {
+        agent: str(o, 'agent'),
+        scope: (o.scope as string[]) ?? [],
+        delegated_at: str(o, 'delegated_at'),
+      };
+      if (typeof o.signature === 'string') rec.signature = o.signature;
       return rec;
     });
     return { accessToken, expiresIn: num(answer, 'expires_in'), delegationChain, bearerHeader: bearer(accessToken) };
@@ -136,9 +148,14 @@ export class Agent {
 
   /** The token stays out of logs: inspection and JSON show identity only. */
   toJSON(): Record<string, unknown> {
-    return { agentId: this.agentId, orchId: this.orchId, taskId: this.taskId, scope: this.scope, released: this.#released };
+    return {
+      agentId: this.agentId,
+      orchId: this.orchId,
+      taskId: this.taskId,
+      scope: this.scope,
+      released: this.#released,
+    };
   }
-
 
   toString(): string {
     return `Agent(${this.agentId})`;

@@ -8,7 +8,7 @@ import { AuthenticationError, ConfigurationError, TransportError } from './error
 import { inspectAsJson } from './inspect.js';
 import { decodeJws } from './jwt.js';
 import { agentPrivateKey, rawPublicKeyBase64, signNonce } from './keys.js';
-import { Transport, type TlsOptions } from './transport.js';
+import { type TlsOptions, Transport } from './transport.js';
 import type { HealthStatus, ValidateResult } from './types.js';
 import { validateWith } from './validate.js';
 import { asObject, num, str, strings } from './wire.js';
@@ -58,7 +58,8 @@ export class AgentWritApp {
 
   constructor(opts: AgentWritAppOptions) {
     if (typeof opts.clientId !== 'string' || opts.clientId === '') throw new ConfigurationError('clientId is required');
-    if (typeof opts.clientSecret !== 'string' || opts.clientSecret === '') throw new ConfigurationError('clientSecret is required');
+    if (typeof opts.clientSecret !== 'string' || opts.clientSecret === '')
+      throw new ConfigurationError('clientSecret is required');
     this.#transport = new Transport(opts.brokerUrl, { timeoutMs: opts.timeoutMs, tls: opts.tls });
     this.brokerUrl = this.#transport.baseUrl.href.replace(/\/$/, '');
     this.clientId = opts.clientId;
@@ -72,7 +73,8 @@ export class AgentWritApp {
     for (const k of ['orchId', 'taskId'] as const) {
       if (typeof opts[k] !== 'string' || opts[k] === '') throw new ConfigurationError(`${k} is required`);
     }
-    if (!Array.isArray(opts.requestedScope) || opts.requestedScope.length === 0) throw new ConfigurationError('requestedScope must be a non-empty list');
+    if (!Array.isArray(opts.requestedScope) || opts.requestedScope.length === 0)
+      throw new ConfigurationError('requestedScope must be a non-empty list');
     const maxTtl = opts.maxTtl ?? 300;
     if (!Number.isInteger(maxTtl) || maxTtl <= 0) throw new ConfigurationError('maxTtl must be a positive integer');
     const key = agentPrivateKey(opts.privateKey);
@@ -82,14 +84,20 @@ export class AgentWritApp {
         method: 'POST',
         path: '/v1/app/launch-tokens',
         token,
-        body: { agent_name: opts.label ?? `${opts.orchId}/${opts.taskId}`, allowed_scope: opts.requestedScope, max_ttl: maxTtl, single_use: true },
+        body: {
+          agent_name: opts.label ?? `${opts.orchId}/${opts.taskId}`,
+          allowed_scope: opts.requestedScope,
+          max_ttl: maxTtl,
+          single_use: true,
+        },
       }),
     );
     const launchToken = str(asObject(launch.json, 'launch token answer'), 'launch_token');
 
     const challenge = await this.#transport.request({ method: 'GET', path: '/v1/challenge' });
     const nonce = str(asObject(challenge.json, 'challenge answer'), 'nonce');
-    if (!NONCE.test(nonce)) throw new TransportError('response', 'unexpected broker answer: nonce is not 64 hex digits');
+    if (!NONCE.test(nonce))
+      throw new TransportError('response', 'unexpected broker answer: nonce is not 64 hex digits');
 
     const reg = await this.#transport.request({
       method: 'POST',
@@ -107,12 +115,15 @@ export class AgentWritApp {
     const body = asObject(reg.json, 'register answer');
     const accessToken = str(body, 'access_token');
     // The scope actually granted is the token's, read from what the broker just issued.
-    const granted = decodeJws(accessToken)?.claims['scope'];
+    const granted = decodeJws(accessToken)?.claims.scope;
     return new Agent(this.#transport, {
       agentId: str(body, 'agent_id'),
       orchId: opts.orchId,
       taskId: opts.taskId,
-      scope: Array.isArray(granted) && granted.every((s) => typeof s === 'string') ? (granted as string[]) : [...opts.requestedScope],
+      scope:
+        Array.isArray(granted) && granted.every((s) => typeof s === 'string')
+          ? (granted as string[])
+          : [...opts.requestedScope],
       accessToken,
       expiresIn: num(body, 'expires_in'),
     });
@@ -132,7 +143,7 @@ export class AgentWritApp {
       status: status === 'ok' ? 'ok' : 'degraded',
       version: str(b, 'version'),
       uptime: num(b, 'uptime'),
-      dbConnected: b['db_connected'] === true,
+      dbConnected: b.db_connected === true,
       auditEventsCount: num(b, 'audit_events_count'),
     };
   }
@@ -175,7 +186,7 @@ export class AgentWritApp {
     const b = asObject(res.json, 'app auth answer');
     const token = str(b, 'access_token');
     const ttlMs = num(b, 'expires_in') * 1000;
-    if (b['scopes'] !== undefined) strings(b, 'scopes');
+    if (b.scopes !== undefined) strings(b, 'scopes');
     const now = this.#clock();
     const margin = Math.min(MAX_REFRESH_MARGIN_MS, ttlMs / 5);
     const session = { token, expiresAtMs: now + ttlMs, refreshAtMs: now + ttlMs - margin };
@@ -187,5 +198,4 @@ export class AgentWritApp {
   toJSON(): Record<string, unknown> {
     return { brokerUrl: this.brokerUrl, clientId: this.clientId };
   }
-
 }

@@ -74,7 +74,10 @@ export class AuthorizationError extends ProblemError {
 /** 429: slow down; `retryAfter` is the broker's Retry-After in seconds, when it sent one. */
 export class RateLimitError extends ProblemError {
   override name = 'RateLimitError';
-  constructor(problem: Problem, readonly retryAfter: number | null) {
+  constructor(
+    problem: Problem,
+    readonly retryAfter: number | null,
+  ) {
     super(problem);
   }
 }
@@ -85,7 +88,11 @@ export type TransportFailure = 'timeout' | 'connection' | 'tls' | 'response';
 /** The broker could not be reached or answered with something that is not HTTP/JSON. */
 export class TransportError extends AgentWritError {
   override name = 'TransportError';
-  constructor(readonly reason: TransportFailure, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly reason: TransportFailure,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -106,7 +113,10 @@ export type VerifyCheck =
 /** A token failed one of a verifier's checks. */
 export class VerificationError extends AgentWritError {
   override name = 'VerificationError';
-  constructor(readonly check: VerifyCheck, message: string) {
+  constructor(
+    readonly check: VerifyCheck,
+    message: string,
+  ) {
     super(`token rejected (${check}): ${message}`);
   }
 }

@@ -6,5 +6,8 @@
 import { inspect } from 'node:util';
 
 export function inspectAsJson(target: { toJSON(): Record<string, unknown> }, label: string): void {
-  Object.defineProperty(target, inspect.custom, { value: (): string => `${label} ${inspect(target.toJSON())}`, enumerable: false });
+  Object.defineProperty(target, inspect.custom, {
+    value: (): string => `${label} ${inspect(target.toJSON())}`,
+    enumerable: false,
+  });
 }

@@ -36,17 +36,22 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isInt
 function isRecord(v: unknown): v is DelegationRecord {
   if (typeof v !== 'object' || v === null) return false;
   const r = v as Record<string, unknown>;
-  return typeof r['agent'] === 'string' && isStrings(r['scope']) && typeof r['delegated_at'] === 'string';
+  return typeof r.agent === 'string' && isStrings(r.scope) && typeof r.delegated_at === 'string';
 }
 
 /** The claims if they have the broker's shape, else null. */
 export function asClaims(c: Record<string, unknown>): TokenClaims | null {
-  if (typeof c['iss'] !== 'string' || typeof c['sub'] !== 'string' || typeof c['jti'] !== 'string') return null;
-  if (!isInt(c['exp']) || !isInt(c['iat']) || !isInt(c['nbf'] ?? 0)) return null;
-  if (c['aud'] !== undefined && !isStrings(c['aud'])) return null;
-  if (c['scope'] !== undefined && !isStrings(c['scope'])) return null;
-  for (const k of ['sid', 'task_id', 'orch_id', 'chain_hash']) if (c[k] !== undefined && typeof c[k] !== 'string') return null;
-  const chain = c['delegation_chain'];
+  if (typeof c.iss !== 'string' || typeof c.sub !== 'string' || typeof c.jti !== 'string') return null;
+  if (!isInt(c.exp) || !isInt(c.iat) || !isInt(c.nbf ?? 0)) return null;
+  if (c.aud !== undefined && !isStrings(c.aud)) return null;
+  if (c.scope !== undefined && !isStrings(c.scope)) return null;
+  for (const k of ['sid', 'task_id', 'orch_id', 'chain_hash'])
+    if (c[k] !== undefined && typeof c[k] !== 'string') return null;
+  const chain = c.delegation_chain;
   if (chain !== undefined && !(Array.isArray(chain) && chain.every(isRecord))) return null;
-  return { ...c, nbf: (c['nbf'] as number | undefined) ?? 0, scope: (c['scope'] as string[] | undefined) ?? [] } as TokenClaims;
+  return {
+    ...c,
+    nbf: (c.nbf as number | undefined) ?? 0,
+    scope: (c.scope as string[] | undefined) ?? [],
+  } as TokenClaims;
 }

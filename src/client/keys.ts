@@ -15,7 +15,8 @@ export function agentPrivateKey(input?: KeyObject | string | Buffer): KeyObject 
       throw new ConfigurationError('privateKey is not a readable PEM private key');
     }
   }
-  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') throw new ConfigurationError('privateKey must be an Ed25519 private key');
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519')
+    throw new ConfigurationError('privateKey must be an Ed25519 private key');
   return key;
 }
 

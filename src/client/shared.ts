@@ -10,7 +10,9 @@ const shared = new Map<string, Transport>();
 
 function keyOf(brokerUrl: string, opts: TransportOptions): string {
   const h = createHash('sha256');
-  h.update(brokerUrl).update('\0').update(String(opts.timeoutMs ?? ''));
+  h.update(brokerUrl)
+    .update('\0')
+    .update(String(opts.timeoutMs ?? ''));
   const tls = opts.tls ?? {};
   for (const part of [...[tls.ca ?? []].flat(), '\0', tls.cert ?? '', '\0', tls.key ?? '']) h.update(part);
   return h.digest('hex');

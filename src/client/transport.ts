@@ -9,10 +9,10 @@ import {
   AuthenticationError,
   AuthorizationError,
   ConfigurationError,
+  type Problem,
   ProblemError,
   RateLimitError,
   TransportError,
-  type Problem,
 } from './errors.js';
 
 /** PEM material for HTTPS: a private CA to trust, and a client certificate and key to present (mTLS). */
@@ -61,17 +61,21 @@ export class Transport {
     } catch {
       throw new ConfigurationError('brokerUrl is not a valid URL');
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigurationError('brokerUrl must be http:// or https://');
-    if (url.username !== '' || url.password !== '') throw new ConfigurationError('brokerUrl must not carry credentials');
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new ConfigurationError('brokerUrl must be http:// or https://');
+    if (url.username !== '' || url.password !== '')
+      throw new ConfigurationError('brokerUrl must not carry credentials');
     this.isTls = url.protocol === 'https:';
     const tls = opts.tls ?? {};
     this.tls = { ca: tls.ca, cert: tls.cert, key: tls.key };
     if (!this.isTls && (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined)) {
       throw new ConfigurationError('tls options need an https:// brokerUrl');
     }
-    if ((tls.cert === undefined) !== (tls.key === undefined)) throw new ConfigurationError('tls.cert and tls.key go together');
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      throw new ConfigurationError('tls.cert and tls.key go together');
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new ConfigurationError('timeoutMs must be a positive number');
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0)
+      throw new ConfigurationError('timeoutMs must be a positive number');
     this.timeoutMs = timeoutMs;
     this.prefix = url.pathname.replace(/\/+$/, '');
     url.search = '';
@@ -110,7 +114,7 @@ export class Transport {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = String(payload.length);
     }
-    if (spec.token !== undefined) headers['Authorization'] = `Bearer ${spec.token}`;
+    if (spec.token !== undefined) headers.Authorization = `Bearer ${spec.token}`;
     const mod = this.isTls ? https : http;
     return new Promise<JsonResponse>((resolve, reject) => {
       let settled = false;
@@ -129,15 +133,27 @@ export class Transport {
         method: spec.method,
         headers,
         // The retry after a stale pooled socket goes on a connection of its own, so it cannot meet another one.
-        ...(fresh ? { agent: false, ...(this.isTls ? { ...this.tls, minVersion: 'TLSv1.2' as const } : {}) } : { agent: this.agent }),
+        ...(fresh
+          ? { agent: false, ...(this.isTls ? { ...this.tls, minVersion: 'TLSv1.2' as const } : {}) }
+          : { agent: this.agent }),
       });
-      const timer = setTimeout(() => fail(new TransportError('timeout', `no answer from the broker within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => fail(new TransportError('timeout', `no answer from the broker within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       req.on('error', (err: NodeJS.ErrnoException) => {
-        if (!fresh && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) return fail(new StaleSocket());
+        if (!fresh && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE'))
+          return fail(new StaleSocket());
         const mapped = networkError(err);
         // The usual cause of a dropped handshake at an mTLS broker is a missing client certificate: say so.
         if (this.isTls && this.tls.cert === undefined && PEER_REFUSED.test(err.code ?? '')) {
-          return fail(new TransportError('tls', `TLS handshake refused by the broker (${err.code}); it may require a client certificate (tls.cert and tls.key)`, { cause: err }));
+          return fail(
+            new TransportError(
+              'tls',
+              `TLS handshake refused by the broker (${err.code}); it may require a client certificate (tls.cert and tls.key)`,
+              { cause: err },
+            ),
+          );
         }
         fail(mapped);
       });
@@ -163,7 +179,8 @@ export class Transport {
             json = undefined;
           }
           if ((status >= 200 && status < 300) || spec.accept?.includes(status)) {
-            if (json === undefined && text !== '') return reject(new TransportError('response', `broker answered ${status} with a body that is not JSON`));
+            if (json === undefined && text !== '')
+              return reject(new TransportError('response', `broker answered ${status} with a body that is not JSON`));
             return resolve({ status, json });
           }
           reject(problemError(status, json, res.headers));
@@ -182,7 +199,8 @@ const PEER_REFUSED = /ALERT|HANDSHAKE_FAILURE|^EPROTO$|^ECONNRESET$/;
 
 function networkError(err: NodeJS.ErrnoException): TransportError {
   const code = err.code ?? '';
-  if (TLS_CODES.test(code)) return new TransportError('tls', `TLS handshake with the broker failed (${code})`, { cause: err });
+  if (TLS_CODES.test(code))
+    return new TransportError('tls', `TLS handshake with the broker failed (${code})`, { cause: err });
   return new TransportError('connection', `cannot reach the broker (${code || err.message})`, { cause: err });
 }
 
@@ -195,13 +213,13 @@ export function problemError(status: number, json: unknown, headers: http.Incomi
   const body = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
   const headerId = headers['x-request-id'];
   const problem: Problem = {
-    type: str(body['type']) ?? 'about:blank',
-    title: str(body['title']) ?? (http.STATUS_CODES[status] ?? 'Error'),
+    type: str(body.type) ?? 'about:blank',
+    title: str(body.title) ?? http.STATUS_CODES[status] ?? 'Error',
     status,
-    detail: str(body['detail']) ?? `broker answered HTTP ${status}`,
-    instance: str(body['instance']),
-    errorCode: str(body['error_code']) ?? 'unknown',
-    requestId: str(body['request_id']) ?? (typeof headerId === 'string' ? headerId : null),
+    detail: str(body.detail) ?? `broker answered HTTP ${status}`,
+    instance: str(body.instance),
+    errorCode: str(body.error_code) ?? 'unknown',
+    requestId: str(body.request_id) ?? (typeof headerId === 'string' ? headerId : null),
   };
   if (status === 401) return new AuthenticationError(problem);
   if (status === 403) return new AuthorizationError(problem);

@@ -3,11 +3,11 @@
  * audience and scope locally, and (by default) a validate round trip that catches revoked tokens. The JWKS is
  * cached and fetched again when a token names a key the cache does not hold, so a rotated broker key just works.
  */
-import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify as verifySignature } from 'node:crypto';
 import { TransportError, VerificationError } from './errors.js';
 import { asClaims, decodeJws } from './jwt.js';
 import { scopeIsSubset } from './scope.js';
-import { Transport, type TlsOptions } from './transport.js';
+import { type TlsOptions, Transport } from './transport.js';
 import type { TokenClaims } from './types.js';
 import { validateWith } from './validate.js';
 import { asObject } from './wire.js';
@@ -63,15 +63,15 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     fetching ??= (async () => {
       try {
         const res = await transport.request({ method: 'GET', path: '/v1/jwks' });
-        const list = asObject(res.json, 'JWKS')['keys'];
+        const list = asObject(res.json, 'JWKS').keys;
         if (!Array.isArray(list)) throw new TransportError('response', 'unexpected broker answer: JWKS has no keys');
         const keys = new Map<string, KeyObject>();
         for (const jwk of list) {
           const k = asObject(jwk, 'JWK');
-          if (k['kty'] !== 'OKP' || k['crv'] !== 'Ed25519' || typeof k['x'] !== 'string' || typeof k['kid'] !== 'string') continue;
-          if (k['use'] !== undefined && k['use'] !== 'sig') continue;
+          if (k.kty !== 'OKP' || k.crv !== 'Ed25519' || typeof k.x !== 'string' || typeof k.kid !== 'string') continue;
+          if (k.use !== undefined && k.use !== 'sig') continue;
           try {
-            keys.set(k['kid'], createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k['x'] }, format: 'jwk' }));
+            keys.set(k.kid, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: k.x }, format: 'jwk' }));
           } catch {
             // A key this runtime cannot load is skipped; tokens naming it fail as unknown_key.
           }
@@ -89,7 +89,8 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     let set = keySet;
     if (set === null || clock() - set.fetchedAtMs >= cacheMs) set = await fetchKeys();
     let key = set.keys.get(kid);
-    if (key === undefined && clock() - set.fetchedAtMs >= UNKNOWN_KID_REFETCH_MS) key = (await fetchKeys()).keys.get(kid);
+    if (key === undefined && clock() - set.fetchedAtMs >= UNKNOWN_KID_REFETCH_MS)
+      key = (await fetchKeys()).keys.get(kid);
     return key;
   };
 
@@ -100,19 +101,22 @@ export function createVerifier(opts: VerifierOptions): Verifier {
       }
       const jws = decodeJws(token);
       if (jws === null) throw new VerificationError('malformed', 'not a compact JWS');
-      if (jws.header['alg'] !== 'EdDSA') throw new VerificationError('algorithm', 'only EdDSA tokens are accepted');
-      const kid = jws.header['kid'];
+      if (jws.header.alg !== 'EdDSA') throw new VerificationError('algorithm', 'only EdDSA tokens are accepted');
+      const kid = jws.header.kid;
       if (typeof kid !== 'string' || kid === '') throw new VerificationError('unknown_key', 'token names no key');
       const key = await keyFor(kid);
-      if (key === undefined) throw new VerificationError('unknown_key', 'the broker does not publish the key that signed this token');
-      if (!verifySignature(null, jws.signingInput, key, jws.signature)) throw new VerificationError('signature', 'signature does not verify');
+      if (key === undefined)
+        throw new VerificationError('unknown_key', 'the broker does not publish the key that signed this token');
+      if (!verifySignature(null, jws.signingInput, key, jws.signature))
+        throw new VerificationError('signature', 'signature does not verify');
       const claims = asClaims(jws.claims);
       if (claims === null) throw new VerificationError('malformed', 'claims do not have the broker token shape');
       // Same comparisons as the broker: whole seconds, no leeway.
       const now = Math.floor(clock() / 1000);
       if (claims.exp <= 0 || now > claims.exp) throw new VerificationError('expired', 'token has expired');
       if (claims.nbf !== 0 && now < claims.nbf) throw new VerificationError('not_yet_valid', 'token is not valid yet');
-      if (opts.issuer !== undefined && claims.iss !== opts.issuer) throw new VerificationError('issuer', 'token is from another issuer');
+      if (opts.issuer !== undefined && claims.iss !== opts.issuer)
+        throw new VerificationError('issuer', 'token is from another issuer');
       if (opts.audience !== undefined && !(claims.aud ?? []).includes(opts.audience)) {
         throw new VerificationError('audience', 'token is not meant for this audience');
       }

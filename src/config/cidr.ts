@@ -36,7 +36,7 @@ function parseHextets(text: string, out: number[]): boolean {
   if (text === '') return true;
   for (const g of text.split(':')) {
     if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return false;
-    out.push(parseInt(g, 16));
+    out.push(Number.parseInt(g, 16));
   }
   return true;
 }
@@ -49,7 +49,7 @@ function parseIPv6(text: string): Uint8Array | null {
   if (tailV4) {
     if (!parseIPv4Into(body.slice(lastColon + 1), bytes, 12)) return null;
     // Two placeholder groups stand in for the dotted tail; bytes 12..15 are already filled in.
-    body = body.slice(0, lastColon + 1) + '0:0';
+    body = `${body.slice(0, lastColon + 1)}0:0`;
   }
   const halves = body.split('::');
   if (halves.length > 2) return null;
@@ -116,7 +116,7 @@ function formatIPv6(bytes: Uint8Array): string {
   }
   const hex = groups.map((g) => g.toString(16));
   if (bestStart < 0) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 /**

@@ -1,19 +1,24 @@
 import { isIP } from 'node:net';
+import {
+  DEFAULT_ED25519_ENGINE,
+  ED25519_ENGINES,
+  type Ed25519EngineName,
+  isEd25519EngineName,
+} from '../crypto/ed25519-engine-names.js';
+import { AgentWritError } from '../errors.js';
 import { formatLogLine, type LogLevel, writeStdout } from '../observability/log.js';
-import { adminSecretFrom, WEAK_ADMIN_SECRET_MESSAGE } from './admin-secret.js';
 import type { AdminSecret } from './admin-secret.js';
-import { parseCidr } from './cidr.js';
+import { adminSecretFrom, WEAK_ADMIN_SECRET_MESSAGE } from './admin-secret.js';
 import type { Cidr } from './cidr.js';
+import { parseCidr } from './cidr.js';
 import { configFileCandidates, findConfigFile } from './config-file.js';
 import { parseDuration } from './duration.js';
-import { LIMITS } from './limits.js';
 import { parseGoInt } from './env-values.js';
-import { AgentWritError } from '../errors.js';
-import { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25519EngineName } from '../crypto/ed25519-engine-names.js';
+import { LIMITS } from './limits.js';
 
+export type { LogLevel } from '../observability/log.js';
 export type { AdminSecret } from './admin-secret.js';
 export type { Cidr } from './cidr.js';
-export type { LogLevel } from '../observability/log.js';
 
 export type TlsMode = 'none' | 'tls' | 'mtls';
 
@@ -105,7 +110,11 @@ function readInt(env: NodeJS.ProcessEnv, name: string, fallback: number, warn: W
   if (raw === undefined) return fallback;
   const n = parseGoInt(raw);
   if (n !== null) return n;
-  warn('load', 'ignoring invalid integer, using default', `var=${name} value=${JSON.stringify(raw)} default=${fallback}`);
+  warn(
+    'load',
+    'ignoring invalid integer, using default',
+    `var=${name} value=${JSON.stringify(raw)} default=${fallback}`,
+  );
   return fallback;
 }
 
@@ -114,7 +123,11 @@ function readLogLevel(env: NodeJS.ProcessEnv, warn: Warn): LogLevel {
   if (raw === undefined) return DEFAULTS.logLevel;
   const lower = raw.toLowerCase();
   if (LOG_LEVELS.has(lower)) return lower as LogLevel;
-  warn('load', 'ignoring unknown log level, using default', `var=AA_LOG_LEVEL value=${JSON.stringify(raw)} default=verbose`);
+  warn(
+    'load',
+    'ignoring unknown log level, using default',
+    `var=AA_LOG_LEVEL value=${JSON.stringify(raw)} default=verbose`,
+  );
   return DEFAULTS.logLevel;
 }
 
@@ -122,7 +135,11 @@ function readSeedTokens(env: NodeJS.ProcessEnv, warn: Warn): boolean {
   const raw = envValue(env, 'AA_SEED_TOKENS');
   if (raw === undefined || raw === 'false') return false;
   if (raw === 'true') return true;
-  warn('load', 'only the exact value "true" enables seed tokens, treating as false', `var=AA_SEED_TOKENS value=${JSON.stringify(raw)}`);
+  warn(
+    'load',
+    'only the exact value "true" enables seed tokens, treating as false',
+    `var=AA_SEED_TOKENS value=${JSON.stringify(raw)}`,
+  );
   return false;
 }
 
@@ -144,7 +161,9 @@ function readBindAddress(env: NodeJS.ProcessEnv): string {
   }
   // A colon is only valid inside an IPv6 literal; `host:port` here would be a misplaced port.
   if (raw.includes(':') && isIP(raw) !== 6) {
-    throw new ConfigError(`AA_BIND_ADDRESS must be a host name or an IP address without a port, got ${JSON.stringify(raw)}`);
+    throw new ConfigError(
+      `AA_BIND_ADDRESS must be a host name or an IP address without a port, got ${JSON.stringify(raw)}`,
+    );
   }
   return raw;
 }
@@ -194,12 +213,15 @@ function readAuditTrail(env: NodeJS.ProcessEnv): AuditTrailConfig {
   const rawRetention = envValue(env, 'AA_AUDIT_RETENTION');
   const archiveDir = envValue(env, 'AA_AUDIT_ARCHIVE_DIR') ?? '';
   if (rawRetention === undefined) {
-    if (archiveDir !== '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
+    if (archiveDir !== '')
+      throw new ConfigError('AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
     return { logPath, retentionSeconds: null, archiveDir: '' };
   }
   const retentionSeconds = parseDuration(rawRetention);
   if (retentionSeconds === null) {
-    throw new ConfigError(`AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got ${JSON.stringify(rawRetention)}`);
+    throw new ConfigError(
+      `AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got ${JSON.stringify(rawRetention)}`,
+    );
   }
   if (archiveDir === '') throw new ConfigError('AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set');
   return { logPath, retentionSeconds, archiveDir };

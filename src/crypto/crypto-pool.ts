@@ -1,15 +1,15 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
-import { DEFAULT_ED25519_ENGINE, ed25519Engine, type Ed25519Engine, type Ed25519EngineName } from './ed25519-engine.js';
-import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './ed25519.js';
-import { VerifyLanes, type LaneLimits, type VerifyLane } from './verify-lanes.js';
-import { createModuleWorker } from '../platform/module-worker.js';
 import { AgentWritError } from '../errors.js';
+import { createModuleWorker } from '../platform/module-worker.js';
+import { CryptoOp, type CryptoRequest, type CryptoResponse, type CryptoResult } from './crypto-protocol.js';
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SECRET_KEY_BYTES, ED25519_SIGNATURE_BYTES } from './ed25519.js';
+import { DEFAULT_ED25519_ENGINE, type Ed25519Engine, type Ed25519EngineName, ed25519Engine } from './ed25519-engine.js';
+import { type LaneLimits, type VerifyLane, VerifyLanes } from './verify-lanes.js';
 
 export { CryptoPoolBusyError } from './verify-lanes.js';
 
-const WORKER_URL = new URL('./crypto-worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
+const WORKER_URL = new URL(`./crypto-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 // Dispatch weights: one bcrypt at the costs in use takes about as long as dozens of Ed25519 operations, so a worker
 // busy with bcrypt should not look as free as one holding a single signature job.
@@ -80,7 +80,7 @@ export class CryptoPool {
 
   constructor(options: CryptoPoolOptions = {}) {
     const size = options.size ?? availableParallelism();
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`crypto pool size must be a positive integer`);
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('crypto pool size must be a positive integer');
     this.engine = options.engine ?? DEFAULT_ED25519_ENGINE;
     this.ed25519 = ed25519Engine(this.engine);
     this.inlineEd25519 = (options.inlineEd25519 ?? true) && this.engine === 'native';

@@ -10,7 +10,8 @@ import { ed25519Engine, isEd25519EngineName } from './ed25519-engine.js';
 const port = parentPort;
 if (port === null) throw new Error('crypto-worker must run in a worker thread');
 const engineName = (workerData as { engine?: unknown } | null)?.engine;
-if (typeof engineName !== 'string' || !isEd25519EngineName(engineName)) throw new Error('crypto-worker: unknown Ed25519 engine');
+if (typeof engineName !== 'string' || !isEd25519EngineName(engineName))
+  throw new Error('crypto-worker: unknown Ed25519 engine');
 const ed25519 = ed25519Engine(engineName);
 
 /**

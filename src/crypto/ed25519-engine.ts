@@ -10,6 +10,9 @@
  * engine accepts the other accepts too. Weak (small-order) agent keys are refused at registration, independently
  * of the engine (see isWeakPublicKey).
  */
+
+import type { Ed25519EngineName } from './ed25519-engine-names.js';
+import { nativeEngine } from './ed25519-native.js';
 import {
   ED25519_PUBLIC_KEY_BYTES,
   ED25519_SECRET_KEY_BYTES,
@@ -17,11 +20,14 @@ import {
   type Ed25519Primitives,
   isCanonicalSignatureScalar,
 } from './ed25519-rules.js';
-import { nativeEngine } from './ed25519-native.js';
 import { tweetnaclEngine } from './ed25519-tweetnacl.js';
-import type { Ed25519EngineName } from './ed25519-engine-names.js';
 
-export { DEFAULT_ED25519_ENGINE, ED25519_ENGINES, isEd25519EngineName, type Ed25519EngineName } from './ed25519-engine-names.js';
+export {
+  DEFAULT_ED25519_ENGINE,
+  ED25519_ENGINES,
+  type Ed25519EngineName,
+  isEd25519EngineName,
+} from './ed25519-engine-names.js';
 
 export interface Ed25519Engine {
   readonly name: Ed25519EngineName;

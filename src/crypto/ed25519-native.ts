@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
 import type { Ed25519Primitives } from './ed25519-rules.js';
 
 // DER prefixes of an Ed25519 PKCS#8 private key (RFC 8410, v1, seed only) and SubjectPublicKeyInfo: the raw

@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
+import { encodeBase64Url } from './base64.js';
 import { DEFAULT_ED25519_ENGINE, ed25519Engine } from './ed25519-engine.js';
 import { ED25519_SEED_BYTES } from './ed25519-rules.js';
-import { encodeBase64Url } from './base64.js';
 
 export {
   ED25519_PUBLIC_KEY_BYTES,

@@ -84,10 +84,10 @@ export function splitCompactJws(token: string): CompactJws | null {
 
 /** alg exactly EdDSA, a known kid (required), typ absent or JWT, and none of the key-/extension-bearing fields. */
 export function checkHeader(header: Record<string, unknown>, knownKids: ReadonlySet<string>): boolean {
-  if (header['alg'] !== JWT_ALG) return false;
-  const kid = header['kid'];
+  if (header.alg !== JWT_ALG) return false;
+  const kid = header.kid;
   if (typeof kid !== 'string' || !knownKids.has(kid)) return false;
-  if (Object.hasOwn(header, 'typ') && header['typ'] !== JWT_TYP) return false;
+  if (Object.hasOwn(header, 'typ') && header.typ !== JWT_TYP) return false;
   for (const field of FORBIDDEN_HEADER_FIELDS) {
     if (Object.hasOwn(header, field)) return false;
   }

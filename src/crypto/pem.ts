@@ -21,7 +21,7 @@ export function decodeFirstPemBlock(text: string): PemBlock | null {
     if (rest.startsWith(BEGIN)) {
       rest = rest.slice(BEGIN.length);
     } else {
-      const at = rest.indexOf('\n' + BEGIN);
+      const at = rest.indexOf(`\n${BEGIN}`);
       if (at < 0) return null;
       rest = rest.slice(at + 1 + BEGIN.length);
     }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from './ed25519.js';
-import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
 import { AgentWritError } from '../errors.js';
+import { type Ed25519KeyPair, generateKeyPair, keyPairFromSeed } from './ed25519.js';
+import { decodeFirstPemBlock, encodePemBlock } from './pem.js';
 import { decodeEd25519Pkcs8, encodeEd25519Pkcs8, Pkcs8Error } from './pkcs8.js';
 
 /** Every failure to obtain the signing key; the message is what the operator sees after `FATAL: signing key: `. */

@@ -24,11 +24,11 @@ export interface LoggerOptions {
 }
 
 export const writeStdout: LineSink = (line) => {
-  process.stdout.write(line + '\n');
+  process.stdout.write(`${line}\n`);
 };
 
 export const writeStderr: LineSink = (line) => {
-  process.stderr.write(line + '\n');
+  process.stderr.write(`${line}\n`);
 };
 
 /**
@@ -42,7 +42,10 @@ export const MAX_LOG_TEXT = 8192;
  * control characters is returned unchanged.
  */
 export function sanitizeLogText(text: string): string {
-  const bounded = text.length > MAX_LOG_TEXT ? `${text.slice(0, MAX_LOG_TEXT)}...[${text.length - MAX_LOG_TEXT} more characters]` : text;
+  const bounded =
+    text.length > MAX_LOG_TEXT
+      ? `${text.slice(0, MAX_LOG_TEXT)}...[${text.length - MAX_LOG_TEXT} more characters]`
+      : text;
   return escapeControlChars(bounded);
 }
 
@@ -86,7 +89,7 @@ export function formatLogLine(
     ' | ' +
     sanitizeLogText(message);
   if (ctx.length > 0) {
-    line += ' | ' + sanitizeLogText(ctx.length === 1 ? (ctx[0] as string) : ctx.join(', '));
+    line += ` | ${sanitizeLogText(ctx.length === 1 ? (ctx[0] as string) : ctx.join(', '))}`;
   }
   return line;
 }
@@ -149,7 +152,12 @@ export function formatGoDuration(ns: bigint | number): string {
   if (typeof ns === 'number') {
     if (Number.isNaN(ns)) return '0s';
     if (Number.isSafeInteger(Math.trunc(ns))) return formatSafe(Math.trunc(ns));
-    v = ns === Infinity ? INT64_MAX : ns === -Infinity ? INT64_MIN : BigInt(Math.trunc(ns));
+    v =
+      ns === Number.POSITIVE_INFINITY
+        ? INT64_MAX
+        : ns === Number.NEGATIVE_INFINITY
+          ? INT64_MIN
+          : BigInt(Math.trunc(ns));
   } else {
     v = ns;
   }
@@ -166,25 +174,25 @@ function fraction(frac: number, prec: number): string {
   let end = digits.length;
   while (end > 0 && digits.charCodeAt(end - 1) === 48) end--;
   digits = digits.slice(0, end);
-  return '.' + digits;
+  return `.${digits}`;
 }
 
 function formatSafe(v: number): string {
   if (v === 0) return '0s';
   const sign = v < 0 ? '-' : '';
   const u = Math.abs(v);
-  if (u < NS_PER_US) return sign + u + 'ns';
-  if (u < NS_PER_MS) return sign + Math.floor(u / NS_PER_US) + fraction(u % NS_PER_US, 3) + '\u00b5s';
-  if (u < NS_PER_S) return sign + Math.floor(u / NS_PER_MS) + fraction(u % NS_PER_MS, 6) + 'ms';
+  if (u < NS_PER_US) return `${sign + u}ns`;
+  if (u < NS_PER_MS) return `${sign + Math.floor(u / NS_PER_US) + fraction(u % NS_PER_US, 3)}\u00b5s`;
+  if (u < NS_PER_S) return `${sign + Math.floor(u / NS_PER_MS) + fraction(u % NS_PER_MS, 6)}ms`;
   const secondsFrac = fraction(u % NS_PER_S, 9);
   const whole = Math.floor(u / NS_PER_S);
-  return sign + hoursMinutes(Math.floor(whole / 60)) + (whole % 60) + secondsFrac + 's';
+  return `${sign + hoursMinutes(Math.floor(whole / 60)) + (whole % 60) + secondsFrac}s`;
 }
 
 function hoursMinutes(totalMinutes: number): string {
   if (totalMinutes === 0) return '';
   const hours = Math.floor(totalMinutes / 60);
-  return (hours > 0 ? hours + 'h' : '') + (totalMinutes % 60) + 'm';
+  return `${(hours > 0 ? `${hours}h` : '') + (totalMinutes % 60)}m`;
 }
 
 function formatBig(v: bigint): string {

@@ -11,7 +11,7 @@
 
 /** `2026-04-10T12:00:00Z`. */
 export function rfc3339Seconds(ms = Date.now()): string {
-  return new Date(ms).toISOString().slice(0, 19) + 'Z';
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 /** RFC3339Nano as Go prints it: `Z`, fractional seconds without trailing zeros. */
@@ -51,7 +51,12 @@ export function parseRfc3339(text: string): string | null {
   const m = RFC3339_RE.exec(text);
   if (m === null) return null;
   const [, y, mo, d, h, mi, s, frac = '', zone = 'Z'] = m;
-  const year = Number(y), month = Number(mo), day = Number(d), hour = Number(h), minute = Number(mi), second = Number(s);
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return null;
   // setUTCFullYear, not Date.UTC: the latter maps years 0–99 to 1900–1999.
   const date = new Date(0);
@@ -61,7 +66,8 @@ export function parseRfc3339(text: string): string | null {
   let ms = date.getTime();
   if (zone !== 'Z' && zone !== 'z') {
     const sign = zone.startsWith('-') ? -1 : 1;
-    const oh = Number(zone.slice(1, 3)), om = Number(zone.slice(4, 6));
+    const oh = Number(zone.slice(1, 3));
+    const om = Number(zone.slice(4, 6));
     if (oh > 23 || om > 59) return null;
     ms -= sign * (oh * 60 + om) * 60_000;
   }

@@ -2,7 +2,7 @@
 import { LIMITS } from '../config/limits.js';
 import { RequestError } from '../errors.js';
 import { parseRfc3339 } from '../platform/time.js';
-import { archiveAuditEvents, queryAuditEvents, type AuditFilter } from '../services/operations/audit.js';
+import { type AuditFilter, archiveAuditEvents, queryAuditEvents } from '../services/operations/audit.js';
 import type { Services } from '../services/services.js';
 import type { AuthedHandler } from './guard.js';
 
@@ -18,12 +18,14 @@ export function auditEvents(s: Services): AuthedHandler {
       const v = q.get(key);
       if (v === null || v === '') continue;
       const t = parseRfc3339(v);
-      if (t === null) throw new RequestError('invalid_request', `invalid ${key}: use RFC 3339, e.g. 2026-01-02T15:04:05Z`);
+      if (t === null)
+        throw new RequestError('invalid_request', `invalid ${key}: use RFC 3339, e.g. 2026-01-02T15:04:05Z`);
       filter[key] = t;
     }
     const limit = q.get('limit');
     if (limit !== null && limit !== '') {
-      if (!/^[+-]?\d{1,15}$/.test(limit)) throw new RequestError('invalid_request', 'invalid limit: must be an integer');
+      if (!/^[+-]?\d{1,15}$/.test(limit))
+        throw new RequestError('invalid_request', 'invalid limit: must be an integer');
       filter.limit = Math.min(LIMITS.auditPageMax, Math.max(1, Number(limit)));
     }
     const offset = q.get('offset');

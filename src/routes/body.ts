@@ -1,8 +1,8 @@
 /** Request-body parsing shared by the routes: the JSON field schema, length bounds and the lifetime cap. */
 import { LIMITS } from '../config/limits.js';
 import { RequestError } from '../errors.js';
+import { type Decoded, DecodeError, decodeBody, type FieldType } from '../transport/json.js';
 import type { RequestContext } from '../transport/pipeline.js';
-import { decodeBody, DecodeError, type Decoded, type FieldType } from '../transport/json.js';
 
 /** Decodes the JSON body against a field schema; any decoding failure is the uniform 400. */
 export function readJson<S extends Record<string, FieldType>>(ctx: RequestContext<string>, schema: S): Decoded<S> {
@@ -24,11 +24,16 @@ export function checkLengths(fields: Record<string, string | readonly string[] |
   for (const [name, v] of Object.entries(fields)) {
     if (v === undefined) continue;
     if (typeof v === 'string') {
-      if (v.length > maxFieldLength) throw new RequestError('invalid_request', `${name} is too long (max ${maxFieldLength} characters)`);
+      if (v.length > maxFieldLength)
+        throw new RequestError('invalid_request', `${name} is too long (max ${maxFieldLength} characters)`);
     } else {
-      if (v.length > maxScopes) throw new RequestError('invalid_request', `${name} has too many entries (max ${maxScopes})`);
+      if (v.length > maxScopes)
+        throw new RequestError('invalid_request', `${name} has too many entries (max ${maxScopes})`);
       if (v.some((x) => x.length > maxFieldLength)) {
-        throw new RequestError('invalid_request', `${name} has an entry that is too long (max ${maxFieldLength} characters)`);
+        throw new RequestError(
+          'invalid_request',
+          `${name} has an entry that is too long (max ${maxFieldLength} characters)`,
+        );
       }
     }
   }
@@ -36,6 +41,9 @@ export function checkLengths(fields: Record<string, string | readonly string[] |
 
 export function checkTtlInput(name: string, value: number | undefined): void {
   if (value !== undefined && value > LIMITS.maxTtlInput) {
-    throw new RequestError('invalid_ttl', `invalid ${name}: must be at most ${LIMITS.maxTtlInput} seconds, got ${value}`);
+    throw new RequestError(
+      'invalid_ttl',
+      `invalid ${name}: must be at most ${LIMITS.maxTtlInput} seconds, got ${value}`,
+    );
   }
 }

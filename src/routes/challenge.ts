@@ -7,7 +7,8 @@ export function challenge(s: Services): Handler {
   return () => {
     const ttl = s.nonces.ttlSeconds;
     const nonce = s.nonces.issue();
-    if (nonce === null) throw new RequestError('rate_limited', 'too many outstanding challenges, try again later', { retryAfter: ttl });
+    if (nonce === null)
+      throw new RequestError('rate_limited', 'too many outstanding challenges, try again later', { retryAfter: ttl });
     return { status: 200, json: { nonce, expires_in: ttl } };
   };
 }

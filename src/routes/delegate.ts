@@ -9,7 +9,8 @@ export function delegate(s: Services): AuthedHandler {
   return async (ctx, { claims }) => {
     const b = readJson(ctx, { delegate_to: 'string', scope: 'strings', ttl: 'int' });
     if (!b.delegate_to) throw new RequestError('invalid_request', 'missing required field: delegate_to');
-    if (b.scope === undefined || b.scope.length === 0) throw new RequestError('invalid_request', 'missing required field: scope');
+    if (b.scope === undefined || b.scope.length === 0)
+      throw new RequestError('invalid_request', 'missing required field: scope');
     checkLengths({ delegate_to: b.delegate_to, scope: b.scope });
     checkTtlInput('ttl', b.ttl);
     const { issued, chain } = await delegateScope(s, claims, { delegateTo: b.delegate_to, scope: b.scope, ttl: b.ttl });

@@ -4,7 +4,7 @@
  * fit a plain `Handler`), so no route can forget to authenticate.
  */
 import { anonymousLane, type VerifyLane } from '../crypto/verify-lanes.js';
-import { authenticateBearer, type Auth, type BearerRequirement } from '../services/operations/authenticate.js';
+import { type Auth, authenticateBearer, type BearerRequirement } from '../services/operations/authenticate.js';
 import type { Services } from '../services/services.js';
 import { rateLimitKey } from '../transport/client-ip.js';
 import type { Handler, Reply, RequestContext } from '../transport/pipeline.js';
@@ -18,7 +18,11 @@ export function verificationLane(ctx: RequestContext<string>): VerifyLane {
   return anonymousLane(rateLimitKey(ctx.clientIp));
 }
 
-export function bearer<P extends string = never>(s: Services, handler: AuthedHandler<P>, need: BearerRequirement = {}): Handler<P> {
+export function bearer<P extends string = never>(
+  s: Services,
+  handler: AuthedHandler<P>,
+  need: BearerRequirement = {},
+): Handler<P> {
   return async (ctx) => {
     const site = { route: ctx.route, path: ctx.path, lane: verificationLane(ctx) };
     const auth = await authenticateBearer(s, ctx.req.headers.authorization, need, site);

@@ -10,7 +10,10 @@ export function rotateKeys(s: Services): AuthedHandler {
     // No body means a plain rotation; a body must be a JSON object.
     const b = ctx.body.length === 0 ? {} : readJson(ctx, { revoke_previous: 'bool' });
     const r = await rotateSigningKey(s, caller.sub, { revokePrevious: b.revoke_previous === true, reason: 'request' });
-    return { status: 200, json: { kid: r.active.kid, created_at: keyJson(r.active).created_at, previous: r.previous.map(keyJson) } };
+    return {
+      status: 200,
+      json: { kid: r.active.kid, created_at: keyJson(r.active).created_at, previous: r.previous.map(keyJson) },
+    };
   };
 }
 

@@ -10,7 +10,13 @@ import type { AuthedHandler } from './guard.js';
 
 export function createLaunchToken(s: Services): AuthedHandler {
   return async (ctx, { claims: caller }) => {
-    const b = readJson(ctx, { agent_name: 'string', allowed_scope: 'strings', max_ttl: 'int', single_use: 'bool', ttl: 'int' });
+    const b = readJson(ctx, {
+      agent_name: 'string',
+      allowed_scope: 'strings',
+      max_ttl: 'int',
+      single_use: 'bool',
+      ttl: 'int',
+    });
     const scope = b.allowed_scope ?? [];
     await checkAppCeiling(s, caller.sub, scope);
     if (!b.agent_name) return denyLaunchToken(s, caller.sub, '', 'agent_name is required');

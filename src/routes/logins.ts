@@ -5,7 +5,7 @@
  */
 import { LIMITS } from '../config/limits.js';
 import { RequestError } from '../errors.js';
-import { adminLogin, APP_SCOPES, appLogin } from '../services/operations/logins.js';
+import { APP_SCOPES, adminLogin, appLogin } from '../services/operations/logins.js';
 import type { Services } from '../services/services.js';
 import { rateLimitKey } from '../transport/client-ip.js';
 import { parseJsonBody, pickFields } from '../transport/json.js';
@@ -16,7 +16,9 @@ import { checkLengths, malformed } from './body.js';
 const LEGACY_FORMAT = 'Admin auth format changed. Use {"secret": "..."} instead of client_id/client_secret';
 
 function limited(limiter: RateLimiter): RequestError {
-  return new RequestError('rate_limited', 'rate limit exceeded, try again later', { retryAfter: limiter.options.retryAfterSeconds });
+  return new RequestError('rate_limited', 'rate limit exceeded, try again later', {
+    retryAfter: limiter.options.retryAfterSeconds,
+  });
 }
 
 export function adminAuth(s: Services, limiter = new RateLimiter(LIMITS.adminAuthRate)): Handler {
@@ -47,9 +49,13 @@ export function appAuth(s: Services, limiter = new RateLimiter(LIMITS.appAuthRat
     }
     if (!limiter.take(`${(b?.client_id ?? '').slice(0, 256)}|${rateLimitKey(ctx.clientIp)}`)) throw limited(limiter);
     if (b === undefined) throw malformed(decodeError);
-    if (!b.client_id || !b.client_secret) throw new RequestError('invalid_request', 'client_id and client_secret are required');
+    if (!b.client_id || !b.client_secret)
+      throw new RequestError('invalid_request', 'client_id and client_secret are required');
     checkLengths({ client_id: b.client_id, client_secret: b.client_secret });
     const t = await appLogin(s, b.client_id, b.client_secret);
-    return { status: 200, json: { access_token: t.token, expires_in: t.ttl, token_type: 'Bearer', scopes: APP_SCOPES } };
+    return {
+      status: 200,
+      json: { access_token: t.token, expires_in: t.ttl, token_type: 'Bearer', scopes: APP_SCOPES },
+    };
   };
 }

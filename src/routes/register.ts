@@ -30,9 +30,15 @@ export function register(s: Services): Handler {
       if (requested.length === 0) throw new RequestError('invalid_request', 'missing required field: requested_scope');
       checkLengths(b);
       const { launch_token = '', nonce = '', public_key = '', signature = '', orch_id = '', task_id = '' } = b;
-      for (const [name, v] of [['orch_id', orch_id], ['task_id', task_id]] as const) {
+      for (const [name, v] of [
+        ['orch_id', orch_id],
+        ['task_id', task_id],
+      ] as const) {
         if (!isValidSegment(v)) {
-          throw new RequestError('invalid_request', `invalid ${name}: use 1-128 characters of A-Z a-z 0-9 . _ - (not "." or "..")`);
+          throw new RequestError(
+            'invalid_request',
+            `invalid ${name}: use 1-128 characters of A-Z a-z 0-9 . _ - (not "." or "..")`,
+          );
         }
       }
       const { agentId, issued } = await registerAgent(s, {

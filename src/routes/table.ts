@@ -4,7 +4,7 @@
  */
 import type { Services } from '../services/services.js';
 import type { Handler, ParamNames } from '../transport/pipeline.js';
-import { Router, type Method } from '../transport/router.js';
+import { type Method, Router } from '../transport/router.js';
 import { createApp, deleteApp, getApp, listApps, updateApp } from './apps.js';
 import { archiveAudit, auditEvents } from './audit.js';
 import { challenge } from './challenge.js';

@@ -4,7 +4,7 @@ import { releaseToken, renewToken, validateToken } from '../services/operations/
 import type { Services } from '../services/services.js';
 import type { Handler } from '../transport/pipeline.js';
 import { readJson } from './body.js';
-import { verificationLane, type AuthedHandler } from './guard.js';
+import { type AuthedHandler, verificationLane } from './guard.js';
 
 /** Resource servers ask whether a token is good. Always 200 for a well-formed request; failures are generic. */
 export function validate(s: Services): Handler {

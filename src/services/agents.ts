@@ -35,7 +35,8 @@ export class Agents {
 
   activeCount(nowSeconds: number, isRevoked: (agentId: string) => boolean): number {
     let n = 0;
-    for (const r of this.rows.values()) if (r.expires_at >= nowSeconds && r.status === 'active' && !isRevoked(r.agent_id)) n++;
+    for (const r of this.rows.values())
+      if (r.expires_at >= nowSeconds && r.status === 'active' && !isRevoked(r.agent_id)) n++;
     return n;
   }
 

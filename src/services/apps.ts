@@ -49,7 +49,9 @@ export class Apps {
 
   /** Newest first, as the reference lists them (created_at text, descending). */
   list(): AppRow[] {
-    return [...this.byId.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+    return [...this.byId.values()].sort((a, b) =>
+      a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0,
+    );
   }
 
   /** New identifiers; collisions (astronomically unlikely) are retried. */
@@ -96,5 +98,5 @@ export function appJson(r: AppRow): Record<string, unknown> {
 /** Go-written rows carry RFC3339Nano; the API shows whole seconds. */
 function toSeconds(ts: string): string {
   const dot = ts.indexOf('.');
-  return dot === -1 ? ts : ts.slice(0, dot) + 'Z';
+  return dot === -1 ? ts : `${ts.slice(0, dot)}Z`;
 }

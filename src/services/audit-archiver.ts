@@ -7,12 +7,12 @@
  * commit after checking that the segment holds exactly those rows.
  */
 import { mkdir } from 'node:fs/promises';
+import { AgentWritError } from '../errors.js';
 import { parseRfc3339, rfc3339Nano, rfc3339Seconds } from '../platform/time.js';
 import { GENESIS_HASH } from '../store/audit-chain.js';
 import type { AuditAnchor, AuditRow, Mutation, Store } from '../store/store.js';
-import { AgentWritError } from '../errors.js';
 import type { AuditLog } from './audit.js';
-import { listSegments, readSegment, removePartialSegments, writeSegment, type Segment } from './audit-segments.js';
+import { listSegments, readSegment, removePartialSegments, type Segment, writeSegment } from './audit-segments.js';
 
 /** Events per segment: a few MB of JSON before compression, written in one piece. */
 export const SEGMENT_EVENTS = 10_000;
@@ -148,7 +148,12 @@ export class AuditArchiver {
   }
 
   private async commitArchived(last: AuditRow): Promise<void> {
-    const anchor: AuditAnchor = { seq: last.seq, id: last.id, hash: last.hash, archived_at: rfc3339Seconds(this.d.now()) };
+    const anchor: AuditAnchor = {
+      seq: last.seq,
+      id: last.id,
+      hash: last.hash,
+      archived_at: rfc3339Seconds(this.d.now()),
+    };
     await this.d.commit([{ kind: 'audit.archive', anchor }]);
     this.d.audit.anchor = anchor;
   }

@@ -8,7 +8,7 @@
  * from the database once the file is writable (a retry every few seconds, or SIGHUP).
  */
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { AuditRow, Store } from '../store/store.js';
 import { auditJsonLine } from './audit-segments.js';
 
@@ -163,7 +163,8 @@ export class AuditLogFile {
     const wasFailing = this.failure !== null;
     this.failure = null;
     await this.run();
-    if (wasFailing && this.failure === null) this.events.onLog('ok', 'audit log writable again', `last=${this.written}`);
+    if (wasFailing && this.failure === null)
+      this.events.onLog('ok', 'audit log writable again', `last=${this.written}`);
   }
 
   /** Waits until everything handed over so far is written (or has failed). */
@@ -236,8 +237,10 @@ export class AuditLogFile {
       if (rows.length === 0) return;
       if (this.positionKnown && rows[0]!.seq !== this.written + 1) {
         this.events.onLog(
-          'warn', 'audit log skips events that are no longer in the database (see the archive)',
-          `after=${this.written}`, `resumes=${rows[0]!.seq}`,
+          'warn',
+          'audit log skips events that are no longer in the database (see the archive)',
+          `after=${this.written}`,
+          `resumes=${rows[0]!.seq}`,
         );
       }
       try {
@@ -267,7 +270,7 @@ export class AuditLogFile {
     }
     this.written = rows[rows.length - 1]!.seq;
     this.positionKnown = true;
-    const pos = Buffer.from(String(this.written).padStart(POSITION_WIDTH - 1, '0') + '\n', 'latin1');
+    const pos = Buffer.from(`${String(this.written).padStart(POSITION_WIDTH - 1, '0')}\n`, 'latin1');
     await this.posFh?.write(pos, 0, pos.length, 0);
   }
 }

@@ -71,7 +71,11 @@ function parseRecord(v: unknown): DelegRecord | null {
   if (!(o.scope === null || o.scope === undefined || isStrings(o.scope))) return null;
   const sig = o.signature;
   if (!(sig === undefined || sig === null || isString(sig))) return null;
-  const r: DelegRecord = { agent: o.agent, scope: (o.scope as string[] | null | undefined) ?? [], delegated_at: o.delegated_at };
+  const r: DelegRecord = {
+    agent: o.agent,
+    scope: (o.scope as string[] | null | undefined) ?? [],
+    delegated_at: o.delegated_at,
+  };
   if (isString(sig) && sig !== '') r.signature = sig;
   return r;
 }

@@ -5,12 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { goJson } from '../platform/go-json.js';
-import { recordForJson, type DelegRecord } from './claims.js';
+import { type DelegRecord, recordForJson } from './claims.js';
 
 export function recordSigningText(agent: string, scope: readonly string[], delegatedAt: string): string {
   return `${agent}|${scope.join(',')}|${delegatedAt}`;
 }
 
 export function chainHash(chain: readonly DelegRecord[]): string {
-  return createHash('sha256').update(goJson(chain.map(recordForJson)), 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(goJson(chain.map(recordForJson)), 'utf8')
+    .digest('hex');
 }

@@ -13,7 +13,10 @@ export class IssuedTokens {
 
   add(r: IssuedTokenRow): () => void {
     let m = this.bySub.get(r.sub);
-    if (m === undefined) this.bySub.set(r.sub, (m = new Map()));
+    if (m === undefined) {
+      m = new Map();
+      this.bySub.set(r.sub, m);
+    }
     m.set(r.jti, r.exp);
     return () => {
       m.delete(r.jti);

@@ -16,7 +16,9 @@ export class LaunchTokens {
     for (const r of rows) this.rows.set(r.token_hash, r);
   }
 
-  create(spec: Omit<LaunchTokenRow, 'token_hash' | 'created_at' | 'consumed_at' | 'expires_at'> & { ttlSeconds: number }): {
+  create(
+    spec: Omit<LaunchTokenRow, 'token_hash' | 'created_at' | 'consumed_at' | 'expires_at'> & { ttlSeconds: number },
+  ): {
     token: string;
     row: LaunchTokenRow;
     undo: () => void;

@@ -4,7 +4,7 @@
  * summarized by `flush` (housekeeping) as one event with `| repeated=N`. The key set is capped; past the cap,
  * repeats fold into a single overflow entry.
  */
-import { boundAuditInput, clipAuditText, MAX_AUDIT_TEXT, type AuditInput } from './audit.js';
+import { type AuditInput, boundAuditInput, clipAuditText, MAX_AUDIT_TEXT } from './audit.js';
 
 interface Entry {
   event: AuditInput;
@@ -36,7 +36,14 @@ export class RepeatAggregator {
     if (e === undefined && this.entries.size >= this.maxKeys) {
       key = OVERFLOW_KEY;
       e = this.entries.get(key);
-      event = { ...event, agent_id: '', task_id: '', orch_id: '', detail: `${event.event_type} (various)`, resource: '' };
+      event = {
+        ...event,
+        agent_id: '',
+        task_id: '',
+        orch_id: '',
+        detail: `${event.event_type} (various)`,
+        resource: '',
+      };
     }
     if (e === undefined || now - e.windowStart >= this.windowMs) {
       if (e !== undefined && e.repeats > 0) {

@@ -5,7 +5,7 @@
  */
 import { sqliteSeconds, sqliteTimestamp } from '../platform/time.js';
 import type { RevocationLevel, RevocationRow } from '../store/store.js';
-import { isAgentSubject, type Claims } from './claims.js';
+import { type Claims, isAgentSubject } from './claims.js';
 
 export const REVOCATION_LEVELS: readonly RevocationLevel[] = ['token', 'agent', 'task', 'chain'];
 
@@ -59,7 +59,12 @@ export class Revocations {
         : previous.expires_at === null || expiresAt === null
           ? null
           : Math.max(previous.expires_at, expiresAt);
-    const row: RevocationRow = { level, target, revoked_at: previous?.revoked_at ?? sqliteTimestamp(), expires_at: expires };
+    const row: RevocationRow = {
+      level,
+      target,
+      revoked_at: previous?.revoked_at ?? sqliteTimestamp(),
+      expires_at: expires,
+    };
     map.set(target, row);
     return {
       row,

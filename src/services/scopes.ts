@@ -28,9 +28,7 @@ export function covers(allowed: string, requested: string): boolean {
   const rq = parseScope(requested);
   if (al === null || rq === null) return false;
   return (
-    al.action === rq.action &&
-    al.resource === rq.resource &&
-    (al.identifier === '*' || al.identifier === rq.identifier)
+    al.action === rq.action && al.resource === rq.resource && (al.identifier === '*' || al.identifier === rq.identifier)
   );
 }
 

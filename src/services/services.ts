@@ -14,7 +14,7 @@ import { Apps } from './apps.js';
 import { AuditLog } from './audit.js';
 import { AuditArchiver } from './audit-archiver.js';
 import type { AuditLogFile } from './audit-log-file.js';
-import { isAppSubject, type Claims } from './claims.js';
+import { type Claims, isAppSubject } from './claims.js';
 import { IssuedTokens } from './issued-tokens.js';
 import { LaunchTokens } from './launch-tokens.js';
 import { Nonces } from './nonces.js';

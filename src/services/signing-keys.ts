@@ -7,7 +7,7 @@
  * `newSigningKeyPair` below, and the `secretKey`/`publicKeyFor` accessors the token service hands to the crypto pool.
  */
 import { decodeBase64Url, encodeBase64Url } from '../crypto/base64.js';
-import { generateKeyPair, jwkThumbprint, type Ed25519KeyPair } from '../crypto/ed25519.js';
+import { type Ed25519KeyPair, generateKeyPair, jwkThumbprint } from '../crypto/ed25519.js';
 import { jwtHeaderJson } from '../crypto/jwt.js';
 import { SigningKeyError } from '../crypto/signing-key-file.js';
 import { rfc3339Seconds } from '../platform/time.js';

@@ -3,12 +3,12 @@
  * EdDSA with a known kid, then the reference broker's claim checks in its order). Callers outside see only the
  * generic failure texts; `reason` is for audit detail and logs.
  */
-import { CryptoPoolBusyError, type CryptoPool } from '../crypto/crypto-pool.js';
-import { RequestError } from '../errors.js';
-import type { VerifyLane } from '../crypto/verify-lanes.js';
+import { type CryptoPool, CryptoPoolBusyError } from '../crypto/crypto-pool.js';
 import { checkHeader, encodeCompactJws, encodeSigningInput, MAX_TOKEN_LENGTH, splitCompactJws } from '../crypto/jwt.js';
 import { randomHex } from '../crypto/secrets.js';
-import { parseClaims, serializeClaims, type Claims, type DelegRecord } from './claims.js';
+import type { VerifyLane } from '../crypto/verify-lanes.js';
+import { RequestError } from '../errors.js';
+import { type Claims, type DelegRecord, parseClaims, serializeClaims } from './claims.js';
 import type { Jwk, SigningKeys } from './signing-keys.js';
 import { VerifiedTokenCache } from './verified-cache.js';
 
@@ -52,7 +52,6 @@ export type Verified = { ok: true; claims: Claims; cacheKey: string } | { ok: fa
 
 export type RevocationCheck = (claims: Claims) => boolean;
 
-
 export class TokenService {
   private readonly cache: VerifiedTokenCache;
 
@@ -91,7 +90,9 @@ export class TokenService {
     const iat = Math.floor(Date.now() / 1000);
     let ttl = this.computeTtl(spec.ttl);
     if (spec.notAfter !== undefined && iat + ttl > spec.notAfter) ttl = Math.max(0, spec.notAfter - iat);
-    const aud = spec.noAudience ? undefined : (spec.aud ?? (this.settings.audience ? [this.settings.audience] : undefined));
+    const aud = spec.noAudience
+      ? undefined
+      : (spec.aud ?? (this.settings.audience ? [this.settings.audience] : undefined));
     const claims = { iss: this.settings.issuer, sub: spec.sub } as Claims;
     if (aud !== undefined && aud.length > 0) claims.aud = aud;
     claims.exp = iat + ttl;
@@ -102,7 +103,8 @@ export class TokenService {
     claims.scope = spec.scope;
     if (spec.task_id) claims.task_id = spec.task_id;
     if (spec.orch_id) claims.orch_id = spec.orch_id;
-    if (spec.delegation_chain !== undefined && spec.delegation_chain.length > 0) claims.delegation_chain = spec.delegation_chain;
+    if (spec.delegation_chain !== undefined && spec.delegation_chain.length > 0)
+      claims.delegation_chain = spec.delegation_chain;
     if (spec.chain_hash) claims.chain_hash = spec.chain_hash;
     return claims;
   }
@@ -146,8 +148,9 @@ export class TokenService {
       // A cached token whose key was retired meanwhile is checked again from scratch, and fails on its kid.
       if (cached !== undefined) this.cache.delete(cacheKey);
       const jws = splitCompactJws(token);
-      if (jws === null || !checkHeader(jws.header, this.keys.verifyingKids)) return { ok: false, reason: 'invalid token format' };
-      const kid = jws.header['kid'] as string; // checkHeader made sure it is a known kid
+      if (jws === null || !checkHeader(jws.header, this.keys.verifyingKids))
+        return { ok: false, reason: 'invalid token format' };
+      const kid = jws.header.kid as string; // checkHeader made sure it is a known kid
       const publicKey = this.keys.publicKeyFor(kid, now);
       if (publicKey === null) return { ok: false, reason: 'invalid token format' };
       const good = await shedWhenBusy(this.pool.verify(Buffer.from(jws.signingInput), jws.signature, publicKey, lane));

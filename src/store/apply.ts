@@ -1,4 +1,4 @@
-import type { Database, Statement, BindParams } from 'sql.js';
+import type { BindParams, Database, Statement } from 'sql.js';
 import type { Mutation } from './store.js';
 
 export interface PruneCounts {
@@ -55,13 +55,21 @@ export class MutationApplier {
              deleg_depth, deleg_chain_hash, bytes_transferred, hash, prev_hash, seq)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
-            r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail,
+            r.id,
+            r.timestamp,
+            r.event_type,
+            r.agent_id,
+            r.task_id,
+            r.orch_id,
+            r.detail,
             r.resource === '' ? null : r.resource,
             r.outcome === '' ? null : r.outcome,
             r.deleg_depth === 0 ? null : r.deleg_depth,
             r.deleg_chain_hash === '' ? null : r.deleg_chain_hash,
             r.bytes_transferred === 0 ? null : r.bytes_transferred,
-            r.hash, r.prev_hash, r.seq,
+            r.hash,
+            r.prev_hash,
+            r.seq,
           ],
         );
         // New rows get rowid max+1; the request thread only hands out seq = last + 1, so this never trips in practice.
@@ -96,8 +104,17 @@ export class MutationApplier {
              updated_at = excluded.updated_at, created_by = excluded.created_by,
              deregistered_at = excluded.deregistered_at`,
           [
-            r.app_id, r.name, r.client_id, r.client_secret_hash, JSON.stringify(r.scope_ceiling), r.token_ttl,
-            r.status, r.created_at, r.updated_at, r.created_by, r.deregistered_at,
+            r.app_id,
+            r.name,
+            r.client_id,
+            r.client_secret_hash,
+            JSON.stringify(r.scope_ceiling),
+            r.token_ttl,
+            r.status,
+            r.created_at,
+            r.updated_at,
+            r.created_by,
+            r.deregistered_at,
           ],
         );
         return;
@@ -109,8 +126,16 @@ export class MutationApplier {
              expires_at, consumed_at, created_by, app_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
-            r.token_hash, r.agent_name, JSON.stringify(r.allowed_scope), r.max_ttl, r.single_use ? 1 : 0,
-            r.created_at, r.expires_at, r.consumed_at, r.created_by, r.app_id,
+            r.token_hash,
+            r.agent_name,
+            JSON.stringify(r.allowed_scope),
+            r.max_ttl,
+            r.single_use ? 1 : 0,
+            r.created_at,
+            r.expires_at,
+            r.consumed_at,
+            r.created_by,
+            r.app_id,
           ],
         );
         return;
@@ -125,14 +150,25 @@ export class MutationApplier {
              expires_at, status)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           [
-            r.agent_id, r.public_key, r.orch_id, r.task_id, JSON.stringify(r.scope), r.registered_at, r.app_id,
-            r.expires_at, r.status,
+            r.agent_id,
+            r.public_key,
+            r.orch_id,
+            r.task_id,
+            JSON.stringify(r.scope),
+            r.registered_at,
+            r.app_id,
+            r.expires_at,
+            r.status,
           ],
         );
         return;
       }
       case 'issuedToken.put':
-        this.run('INSERT OR REPLACE INTO issued_tokens (jti, sub, exp) VALUES (?, ?, ?)', [m.row.jti, m.row.sub, m.row.exp]);
+        this.run('INSERT OR REPLACE INTO issued_tokens (jti, sub, exp) VALUES (?, ?, ?)', [
+          m.row.jti,
+          m.row.sub,
+          m.row.exp,
+        ]);
         return;
       case 'signingKey.put': {
         const r = m.row;
@@ -153,10 +189,10 @@ export class MutationApplier {
           revocations: this.run('DELETE FROM revocations WHERE expires_at IS NOT NULL AND expires_at < ?', [nowS]),
           issuedTokens: this.run('DELETE FROM issued_tokens WHERE exp < ?', [nowS]),
           // Expired agents stay (the broker reports them as expired) until revoked or past the retention window.
-          agents: this.run(
-            "DELETE FROM agents WHERE expires_at < ? AND (status = 'revoked' OR expires_at < ?)",
-            [nowS, nowS - m.agent_retention_s],
-          ),
+          agents: this.run("DELETE FROM agents WHERE expires_at < ? AND (status = 'revoked' OR expires_at < ?)", [
+            nowS,
+            nowS - m.agent_retention_s,
+          ]),
         };
         return;
       }
@@ -176,7 +212,10 @@ export class MutationApplier {
   }
 
   setLastSeq(seq: number): void {
-    this.run("INSERT INTO store_meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [seq]);
+    this.run(
+      "INSERT INTO store_meta (key, value) VALUES ('last_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      [seq],
+    );
     if (this.auditDirty) {
       writeAuditMeta(this.db, this.audit, (sql, params) => this.run(sql, params));
       this.auditDirty = false;

@@ -4,8 +4,14 @@ import { encodeRecord } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
 import { DB_OPERATION, type FromWorker, type OpenResult, type ToWorker } from './protocol.js';
 import {
+  type AuditFilter,
+  type AuditPage,
+  type AuditRow,
+  type Mutation,
+  type Snapshot,
+  type Store,
+  type StoreEvents,
   StoreWriteError,
-  type AuditFilter, type AuditPage, type AuditRow, type Mutation, type Snapshot, type Store, type StoreEvents,
 } from './store.js';
 import { UniquenessGuard } from './validate.js';
 
@@ -25,7 +31,6 @@ interface PendingRequest {
 }
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
-
 
 const CHECKPOINT_RETRY_MS = 10_000;
 
@@ -204,7 +209,12 @@ export class DurableStore implements Store {
           throw new Error(`checkpoint covered ${msg.type === 'checkpointed' ? msg.seq : '?'}, expected ${throughSeq}`);
         }
         this.events.onLog?.(
-          'ok', 'store', 'checkpoint written', `records<=${msg.seq}`, `bytes=${msg.bytes}`, `ms=${Math.round(msg.ms)}`,
+          'ok',
+          'store',
+          'checkpoint written',
+          `records<=${msg.seq}`,
+          `bytes=${msg.bytes}`,
+          `ms=${Math.round(msg.ms)}`,
           `mode=${msg.direct ? 'direct' : 'export'}`,
         );
         await new Promise<void>((resolve) => {
@@ -231,7 +241,12 @@ export class DurableStore implements Store {
     } catch (err) {
       this.checkpointNotBefore = Date.now() + CHECKPOINT_RETRY_MS;
       this.events.onError?.('checkpoint', err as Error);
-      this.events.onLog?.('warn', 'store', 'journal rotation failed; the journal keeps its checkpointed records', (err as Error).message);
+      this.events.onLog?.(
+        'warn',
+        'store',
+        'journal rotation failed; the journal keeps its checkpointed records',
+        (err as Error).message,
+      );
     } finally {
       const done = this.rotationDone;
       this.rotationDone = null;
@@ -280,7 +295,12 @@ export class DurableStore implements Store {
     if (this.broken !== null) return;
     this.broken = err;
     this.events.onError?.(operation, err);
-    this.events.onLog?.('fail', 'store', 'storage worker unusable; restart the broker to replay the journal', err.message);
+    this.events.onLog?.(
+      'fail',
+      'store',
+      'storage worker unusable; restart the broker to replay the journal',
+      err.message,
+    );
     for (const p of this.requests.values()) p.reject(new StoreWriteError(`storage unavailable: ${err.message}`));
     this.requests.clear();
   }

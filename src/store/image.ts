@@ -10,8 +10,9 @@
  * Keeping that view also lets a checkpoint write the live file to disk directly instead of `export()`ing another full
  * copy. Whether the view still is the live file is verified before each such use (see `liveImage`).
  */
-import { randomBytes } from 'node:crypto';
+
 import { constants } from 'node:buffer';
+import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Database, SqlJsStatic } from 'sql.js';
 
@@ -26,7 +27,10 @@ interface Resizable {
   readonly maxByteLength?: number;
   resize?(byteLength: number): void;
 }
-const ResizableArrayBuffer = ArrayBuffer as unknown as new (length: number, opts: { maxByteLength: number }) => ArrayBuffer;
+const ResizableArrayBuffer = ArrayBuffer as unknown as new (
+  length: number,
+  opts: { maxByteLength: number },
+) => ArrayBuffer;
 
 /**
  * The file's memory: a resizable buffer reserving address space up to the largest array Node allows, so capacity

@@ -5,7 +5,7 @@ import { createModuleWorker } from '../platform/module-worker.js';
 import { DurableStore } from './durable-store.js';
 import { JournalWriter } from './journal-writer.js';
 import type { FromWorker, OpenResult, WorkerInit } from './protocol.js';
-import { StoreOpenError, type Store, type StoreEvents } from './store.js';
+import { type Store, type StoreEvents, StoreOpenError } from './store.js';
 
 export * from './store.js';
 
@@ -30,7 +30,9 @@ async function checkDirectory(path: string): Promise<void> {
     if (!(await stat(dir)).isDirectory()) throw new StoreOpenError(`cannot open ${path}: ${dir} is not a directory`);
   } catch (err) {
     if (err instanceof StoreOpenError) throw err;
-    throw new StoreOpenError(`cannot open ${path}: directory ${dir} is not accessible (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new StoreOpenError(
+      `cannot open ${path}: directory ${dir} is not accessible (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
   // Checkpoints create temp files here; find out now rather than at the first checkpoint.
   const probe = `${path}.tmp-probe`;
@@ -39,12 +41,14 @@ async function checkDirectory(path: string): Promise<void> {
     await fh.close();
     await unlink(probe);
   } catch (err) {
-    throw new StoreOpenError(`cannot open ${path}: directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new StoreOpenError(
+      `cannot open ${path}: directory ${dir} is not writable (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
 }
 
 function workerUrl(): URL {
-  return new URL('./storage-worker' + (import.meta.url.endsWith('.ts') ? '.ts' : '.js'), import.meta.url);
+  return new URL(`./storage-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 }
 
 function waitForOpen(worker: Worker, events: StoreEvents): Promise<OpenResult> {
@@ -103,7 +107,11 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const store = new DurableStore(worker, journal, opened, events, opts.checkpointBytes ?? DEFAULT_CHECKPOINT_BYTES);
   const ph = opened.phasesMs;
   events.onLog?.(
-    'ok', 'store', `opened ${path}`, `records=${opened.lastSeq}`, `replayed=${opened.replayed}`,
+    'ok',
+    'store',
+    `opened ${path}`,
+    `records=${opened.lastSeq}`,
+    `replayed=${opened.replayed}`,
     `ms=read:${ph.read},schema:${ph.schema},replay:${ph.replay},finish:${ph.finish}`,
   );
   if (opened.checkpointWanted) store.startCheckpoint(true);

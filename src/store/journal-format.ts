@@ -1,5 +1,5 @@
-import { crc32 } from './crc32.js';
 import { AgentWritError } from '../errors.js';
+import { crc32 } from './crc32.js';
 
 /**
  * Journal file layout: a 16-byte magic header, then records
@@ -108,7 +108,12 @@ export function scanJournal(buf: Buffer, file: string): JournalScan {
     if (records.length > 0 && rec.seq !== lastSeq + 1) {
       throw new JournalCorruptError(`${file}: sequence jumps from ${lastSeq} to ${rec.seq} at offset ${pos}`);
     }
-    records.push({ seq: rec.seq, offset: pos, end: rec.end, payload: buf.subarray(pos + RECORD_HEADER_BYTES, rec.end) });
+    records.push({
+      seq: rec.seq,
+      offset: pos,
+      end: rec.end,
+      payload: buf.subarray(pos + RECORD_HEADER_BYTES, rec.end),
+    });
     lastSeq = rec.seq;
     pos = rec.end;
   }

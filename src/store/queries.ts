@@ -1,12 +1,22 @@
 import type { Database, SqlValue } from 'sql.js';
-import type {
-  AgentRow, AppRow, AuditAnchor, AuditFilter, AuditPage, AuditRow, IssuedTokenRow, LaunchTokenRow, RevocationLevel,
-  RevocationRow, SigningKeyRow, SigningKeyState, Snapshot,
-} from './store.js';
-import { writeAuditMeta, type AuditState } from './apply.js';
+import { type AuditState, writeAuditMeta } from './apply.js';
 import { GENESIS_HASH } from './audit-chain.js';
+import type {
+  AgentRow,
+  AppRow,
+  AuditAnchor,
+  AuditFilter,
+  AuditPage,
+  AuditRow,
+  IssuedTokenRow,
+  LaunchTokenRow,
+  RevocationLevel,
+  RevocationRow,
+  SigningKeyRow,
+  SigningKeyState,
+  Snapshot,
+} from './store.js';
 import { SQL_TIMESTAMP_KEY, timestampKey } from './timestamps.js';
-
 
 type Row = Record<string, SqlValue>;
 
@@ -23,7 +33,8 @@ function all(db: Database, sql: string, params: SqlValue[] = []): Row[] {
 }
 
 const str = (v: SqlValue | undefined): string => (v === null || v === undefined ? '' : String(v));
-const num = (v: SqlValue | undefined): number => (typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v));
+const num = (v: SqlValue | undefined): number =>
+  typeof v === 'number' ? v : v === null || v === undefined ? 0 : Number(v);
 const numOrNull = (v: SqlValue | undefined): number | null => (v === null || v === undefined ? null : Number(v));
 const strArray = (v: SqlValue | undefined): string[] => {
   const parsed: unknown = JSON.parse(str(v) || '[]');
@@ -69,7 +80,9 @@ export function auditHead(db: Database, audit: AuditState): AuditHead {
 
 export function readAuditAnchor(db: Database): AuditAnchor | null {
   const r = all(db, 'SELECT seq, event_id, hash, archived_at FROM audit_anchor WHERE id = 1')[0];
-  return r === undefined ? null : { seq: num(r.seq), id: str(r.event_id), hash: str(r.hash), archived_at: str(r.archived_at) };
+  return r === undefined
+    ? null
+    : { seq: num(r.seq), id: str(r.event_id), hash: str(r.hash), archived_at: str(r.archived_at) };
 }
 
 /** Rows after `afterSeq` in chain order, through the seq index. */
@@ -148,14 +161,15 @@ export function loadApps(db: Database): AppRow[] {
 
 export function loadSnapshot(db: Database, nowMs: number, replayed: number, audit: AuditState): Snapshot {
   const nowS = Math.floor(nowMs / 1000);
-  const revocations: RevocationRow[] = all(db, 'SELECT level, target, revoked_at, expires_at FROM revocations ORDER BY id').map(
-    (r) => ({
-      level: str(r.level) as RevocationLevel,
-      target: str(r.target),
-      revoked_at: str(r.revoked_at),
-      expires_at: numOrNull(r.expires_at),
-    }),
-  );
+  const revocations: RevocationRow[] = all(
+    db,
+    'SELECT level, target, revoked_at, expires_at FROM revocations ORDER BY id',
+  ).map((r) => ({
+    level: str(r.level) as RevocationLevel,
+    target: str(r.target),
+    revoked_at: str(r.revoked_at),
+    expires_at: numOrNull(r.expires_at),
+  }));
   const launchTokens: LaunchTokenRow[] = all(
     db,
     'SELECT * FROM launch_tokens WHERE expires_at > ? ORDER BY created_at, token_hash',
@@ -183,12 +197,21 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number, audi
     expires_at: num(r.expires_at),
     status: str(r.status) === 'revoked' ? 'revoked' : 'active',
   }));
-  const issuedTokens: IssuedTokenRow[] = all(db, 'SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ? ORDER BY exp, jti', [
-    nowS,
-  ]).map((r) => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) }));
+  const issuedTokens: IssuedTokenRow[] = all(
+    db,
+    'SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ? ORDER BY exp, jti',
+    [nowS],
+  ).map((r) => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) }));
   return {
-    apps: loadApps(db), revocations, launchTokens, agents, issuedTokens, signingKeys: loadSigningKeys(db),
-    audit: auditHead(db, audit), auditAnchor: readAuditAnchor(db), replayed,
+    apps: loadApps(db),
+    revocations,
+    launchTokens,
+    agents,
+    issuedTokens,
+    signingKeys: loadSigningKeys(db),
+    audit: auditHead(db, audit),
+    auditAnchor: readAuditAnchor(db),
+    replayed,
   };
 }
 
@@ -287,7 +310,10 @@ export function queryAudit(db: Database, f: AuditFilter, ctx: AuditQueryContext)
   }
   const range: string[] = [];
   const rangeParams: SqlValue[] = [];
-  for (const [bound, op] of [[f.since, '>='], [f.until, '<=']] as const) {
+  for (const [bound, op] of [
+    [f.since, '>='],
+    [f.until, '<='],
+  ] as const) {
     if (bound === undefined || bound === '') continue;
     const key = timestampKey(bound);
     // The filter's bounds were parsed by the caller; an unparsable one is a caller bug, not a client error.
@@ -321,7 +347,13 @@ export function queryAudit(db: Database, f: AuditFilter, ctx: AuditQueryContext)
   // with a capped count so a dense one costs at most SORT_LIMIT index entries.
   const sortLimit = ctx.sortLimit ?? SORT_LIMIT;
   const capped = (cond: string, p: SqlValue[], index: string): number =>
-    num(all(db, `SELECT count(*) AS n FROM (SELECT 1 FROM audit_events INDEXED BY ${index} WHERE ${cond} LIMIT ${sortLimit + 1})`, p)[0]?.n);
+    num(
+      all(
+        db,
+        `SELECT count(*) AS n FROM (SELECT 1 FROM audit_events INDEXED BY ${index} WHERE ${cond} LIMIT ${sortLimit + 1})`,
+        p,
+      )[0]?.n,
+    );
   let best: { index: string; n: number } | null = null;
   for (const [col, v] of equal) {
     const n = capped(`${col} = ?`, [v], EQUALITY_INDEX[col]);
@@ -335,7 +367,9 @@ export function queryAudit(db: Database, f: AuditFilter, ctx: AuditQueryContext)
   // in rowid order instead of sorting hundreds of thousands of rows.
   const byEquality = best !== null && best.index !== 'idx_audit_timestamp';
   const pageSource =
-    best === null || (!byEquality && best.n > sortLimit) ? 'audit_events NOT INDEXED' : `audit_events INDEXED BY ${best.index}`;
+    best === null || (!byEquality && best.n > sortLimit)
+      ? 'audit_events NOT INDEXED'
+      : `audit_events INDEXED BY ${best.index}`;
   // Counting reads the smallest candidate set; the rows appended since a cached count are found by rowid.
   const countSource = best === null ? 'audit_events' : `audit_events INDEXED BY ${best.index}`;
   const tailSource = byEquality ? countSource : 'audit_events NOT INDEXED';

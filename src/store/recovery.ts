@@ -1,16 +1,16 @@
 import { open, readFile, stat, truncate, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { MutationApplier, type AuditState } from './apply.js';
+import { AgentWritError } from '../errors.js';
+import { type AuditState, MutationApplier } from './apply.js';
+import { parseBatch } from './batch-codec.js';
 import { fsyncDir, replaceFileDurably } from './durable-file.js';
+import { openImage, readWithCapacity } from './image.js';
 import { JOURNAL_MAGIC, JournalCorruptError, scanJournal } from './journal-format.js';
 import type { OpenResult, WorkerInit } from './protocol.js';
-import { openImage, readWithCapacity } from './image.js';
 import { auditHead, establishAuditState, loadApps } from './queries.js';
 import { ensureSchema, readLastSeq } from './schema.js';
 import { timestampKey } from './timestamps.js';
-import { parseBatch } from './batch-codec.js';
-import { AgentWritError } from '../errors.js';
 
 export type Log = (level: 'ok' | 'warn' | 'fail', message: string, ...ctx: string[]) => void;
 
@@ -53,14 +53,18 @@ async function checkDatabaseBytes(path: string, bytes: Buffer): Promise<void> {
     );
   }
   if (await nonEmptyFileExists(`${path}-journal`)) {
-    throw new RecoveryError(`${path} has a hot rollback journal (${path}-journal); open it once with sqlite3 to roll it back`);
+    throw new RecoveryError(
+      `${path} has a hot rollback journal (${path}-journal); open it once with sqlite3 to roll it back`,
+    );
   }
   const rawPageSize = bytes.readUInt16BE(16);
   const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
   const changeCounter = bytes.readUInt32BE(24);
   const pageCount = bytes.readUInt32BE(28);
   if (bytes.readUInt32BE(92) === changeCounter && pageCount * pageSize !== bytes.length) {
-    throw new RecoveryError(`${path} is corrupt: header says ${pageCount} pages of ${pageSize} bytes, file has ${bytes.length} bytes`);
+    throw new RecoveryError(
+      `${path} is corrupt: header says ${pageCount} pages of ${pageSize} bytes, file has ${bytes.length} bytes`,
+    );
   }
   // A WAL-mode file without a WAL is a complete database; sql.js can only read it in rollback mode.
   if (bytes[18] === 2) bytes[18] = 1;
@@ -158,7 +162,11 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
         await truncate(journalPath, scan.validEnd);
         const fh = await open(journalPath, 'r+');
         await fh.sync().finally(() => fh.close());
-        log('warn', `dropped torn journal tail: ${scan.tornTail.bytes} bytes at offset ${scan.tornTail.offset}`, journalPath);
+        log(
+          'warn',
+          `dropped torn journal tail: ${scan.tornTail.bytes} bytes at offset ${scan.tornTail.offset}`,
+          journalPath,
+        );
       }
     }
     const pending = scan.records.filter((r) => r.seq > dbSeq);
@@ -225,4 +233,3 @@ export async function recover(SQL: SqlJsStatic, init: WorkerInit, log: Log): Pro
     },
   };
 }
-

@@ -4,15 +4,15 @@
  * this runs on the request thread and why journaling does not run here.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import initSqlJs from 'sql.js';
 import type { Database } from 'sql.js';
+import initSqlJs from 'sql.js';
 import type { MutationApplier } from './apply.js';
 import { parseBatch } from './batch-codec.js';
 import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
 import { AuditTotals, auditRange, establishAuditState, loadSnapshot, queryAudit } from './queries.js';
-import { recover, type Log } from './recovery.js';
+import { type Log, recover } from './recovery.js';
 
 const port = parentPort;
 if (port === null) throw new Error('storage-worker must run in a worker thread');
@@ -20,7 +20,6 @@ const init = workerData as WorkerInit;
 
 const send = (msg: FromWorker): void => port.postMessage(msg);
 const log: Log = (level, message, ...ctx) => send({ type: 'log', level, message, ctx });
-
 
 let db: Database;
 let applier: MutationApplier;
@@ -95,7 +94,12 @@ function compactAfterArchive(): void {
     db.exec('VACUUM');
     applier.initAudit(establishAuditState(db).state);
     totals.clear();
-    log('ok', 'database compacted after archiving', `freed_bytes=${free * pageSize}`, `ms=${Math.round(performance.now() - started)}`);
+    log(
+      'ok',
+      'database compacted after archiving',
+      `freed_bytes=${free * pageSize}`,
+      `ms=${Math.round(performance.now() - started)}`,
+    );
   } catch (err) {
     log('warn', 'database compaction failed; the free pages are reused by later writes', (err as Error).message);
   }

@@ -25,35 +25,84 @@ function checkFields(kind: string, row: unknown, checks: Check[]): string | null
 }
 
 const AUDIT: Check[] = [
-  ['seq', (v) => isInt(v) && v > 0], ['id', isStr], ['timestamp', isStr], ['event_type', isStr], ['agent_id', isStr],
-  ['task_id', isStr], ['orch_id', isStr], ['detail', isStr], ['resource', isStr], ['outcome', isStr],
-  ['deleg_depth', isInt], ['deleg_chain_hash', isStr], ['bytes_transferred', isInt], ['hash', isStr], ['prev_hash', isStr],
+  ['seq', (v) => isInt(v) && v > 0],
+  ['id', isStr],
+  ['timestamp', isStr],
+  ['event_type', isStr],
+  ['agent_id', isStr],
+  ['task_id', isStr],
+  ['orch_id', isStr],
+  ['detail', isStr],
+  ['resource', isStr],
+  ['outcome', isStr],
+  ['deleg_depth', isInt],
+  ['deleg_chain_hash', isStr],
+  ['bytes_transferred', isInt],
+  ['hash', isStr],
+  ['prev_hash', isStr],
 ];
 const REVOCATION: Check[] = [
-  ['level', (v) => v === 'token' || v === 'agent' || v === 'task' || v === 'chain'], ['target', isStr],
-  ['revoked_at', isStr], ['expires_at', (v) => v === null || isNum(v)],
+  ['level', (v) => v === 'token' || v === 'agent' || v === 'task' || v === 'chain'],
+  ['target', isStr],
+  ['revoked_at', isStr],
+  ['expires_at', (v) => v === null || isNum(v)],
 ];
 const APP: Check[] = [
-  ['app_id', isStr], ['name', isStr], ['client_id', isStr], ['client_secret_hash', isStr], ['scope_ceiling', isStrArray],
-  ['token_ttl', isInt], ['status', (v) => v === 'active' || v === 'inactive'], ['created_at', isStr],
-  ['updated_at', isStr], ['created_by', isStr], ['deregistered_at', (v) => v === null || isStr(v)],
+  ['app_id', isStr],
+  ['name', isStr],
+  ['client_id', isStr],
+  ['client_secret_hash', isStr],
+  ['scope_ceiling', isStrArray],
+  ['token_ttl', isInt],
+  ['status', (v) => v === 'active' || v === 'inactive'],
+  ['created_at', isStr],
+  ['updated_at', isStr],
+  ['created_by', isStr],
+  ['deregistered_at', (v) => v === null || isStr(v)],
 ];
 const LAUNCH_TOKEN: Check[] = [
-  ['token_hash', isStr], ['agent_name', isStr], ['allowed_scope', isStrArray], ['max_ttl', isNum],
-  ['single_use', (v) => typeof v === 'boolean'], ['created_at', isNum], ['expires_at', isNum],
-  ['consumed_at', (v) => v === null || isNum(v)], ['created_by', isStr], ['app_id', isStr],
+  ['token_hash', isStr],
+  ['agent_name', isStr],
+  ['allowed_scope', isStrArray],
+  ['max_ttl', isNum],
+  ['single_use', (v) => typeof v === 'boolean'],
+  ['created_at', isNum],
+  ['expires_at', isNum],
+  ['consumed_at', (v) => v === null || isNum(v)],
+  ['created_by', isStr],
+  ['app_id', isStr],
 ];
 const AGENT: Check[] = [
-  ['agent_id', isStr], ['public_key', isStr], ['orch_id', isStr], ['task_id', isStr], ['scope', isStrArray],
-  ['registered_at', isNum], ['app_id', isStr], ['expires_at', isNum], ['status', (v) => v === 'active' || v === 'revoked'],
+  ['agent_id', isStr],
+  ['public_key', isStr],
+  ['orch_id', isStr],
+  ['task_id', isStr],
+  ['scope', isStrArray],
+  ['registered_at', isNum],
+  ['app_id', isStr],
+  ['expires_at', isNum],
+  ['status', (v) => v === 'active' || v === 'revoked'],
 ];
-const ANCHOR: Check[] = [['seq', (v) => isInt(v) && v > 0], ['id', isStr], ['hash', isStr], ['archived_at', isStr]];
-const ISSUED: Check[] = [['jti', isStr], ['sub', isStr], ['exp', isNum]];
+const ANCHOR: Check[] = [
+  ['seq', (v) => isInt(v) && v > 0],
+  ['id', isStr],
+  ['hash', isStr],
+  ['archived_at', isStr],
+];
+const ISSUED: Check[] = [
+  ['jti', isStr],
+  ['sub', isStr],
+  ['exp', isNum],
+];
 const intOrNull = (v: unknown): boolean => v === null || isInt(v);
 const SIGNING_KEY: Check[] = [
-  ['kid', (v) => isStr(v) && v !== ''], ['public_key', (v) => isStr(v) && v !== ''],
-  ['state', (v) => v === 'active' || v === 'retiring' || v === 'retired'], ['created_at', isInt],
-  ['rotated_at', intOrNull], ['retire_at', intOrNull], ['retired_at', intOrNull],
+  ['kid', (v) => isStr(v) && v !== ''],
+  ['public_key', (v) => isStr(v) && v !== ''],
+  ['state', (v) => v === 'active' || v === 'retiring' || v === 'retired'],
+  ['created_at', isInt],
+  ['rotated_at', intOrNull],
+  ['retire_at', intOrNull],
+  ['retired_at', intOrNull],
 ];
 
 export function shapeError(m: Mutation): string | null {
@@ -138,7 +187,8 @@ export class UniquenessGuard {
   markDurable(batch: readonly Mutation[]): void {
     for (const m of batch) {
       if (m.kind === 'audit.insert') this.durableAuditSeq = m.row.seq;
-      else if (m.kind === 'app.put') this.durableApps.set(m.row.app_id, { name: m.row.name, client_id: m.row.client_id });
+      else if (m.kind === 'app.put')
+        this.durableApps.set(m.row.app_id, { name: m.row.name, client_id: m.row.client_id });
     }
   }
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { anyCidrContains, parseIpBytes, type Cidr } from '../config/cidr.js';
+import { anyCidrContains, type Cidr, parseIpBytes } from '../config/cidr.js';
 
 /**
  * The address rate limits are keyed on. X-Forwarded-For is believed only when the socket peer is a trusted

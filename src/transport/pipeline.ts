@@ -4,10 +4,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Cidr } from '../config/cidr.js';
+import { type ErrorCode, RequestError } from '../errors.js';
 import { formatGoDuration, type Logger } from '../observability/log.js';
-import { clientIp } from './client-ip.js';
 import { goJson } from '../platform/go-json.js';
-import { RequestError, type ErrorCode } from '../errors.js';
+import { clientIp } from './client-ip.js';
 import { problemBody } from './problem.js';
 import { requestIdFrom } from './request-id.js';
 import type { Router } from './router.js';
@@ -68,7 +68,7 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
     const headers = baseHeaders(requestId);
     let body: string | undefined;
     if (reply.json !== undefined) {
-      body = goJson(reply.json) + '\n';
+      body = `${goJson(reply.json)}\n`;
       headers['Content-Type'] = 'application/json';
     } else if (reply.text !== undefined) {
       body = reply.text.body;
@@ -76,12 +76,18 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
     }
     if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
     if (reply.headers !== undefined) Object.assign(headers, reply.headers);
-    if (close) headers['Connection'] = 'close';
+    if (close) headers.Connection = 'close';
     res.writeHead(reply.status, headers);
     res.end(body);
   }
 
-  function problem(code: ErrorCode, detail: string, path: string, requestId: string, extra?: Record<string, string>): Reply {
+  function problem(
+    code: ErrorCode,
+    detail: string,
+    path: string,
+    requestId: string,
+    extra?: Record<string, string>,
+  ): Reply {
     const body = problemBody(code, detail, path, requestId);
     return { status: body.status, json: body, headers: { 'Content-Type': 'application/problem+json', ...extra } };
   }
@@ -102,7 +108,14 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
         send(res, requestId, reply, close);
       } catch (err) {
         // Only a header value a handler should never have produced gets here; drop the connection, keep serving.
-        logger.fail('HTTP', 'handler', 'response failed', `path=${path}`, `request_id=${requestId}`, `error=${String(err)}`);
+        logger.fail(
+          'HTTP',
+          'handler',
+          'response failed',
+          `path=${path}`,
+          `request_id=${requestId}`,
+          `error=${String(err)}`,
+        );
         res.destroy();
         return;
       }
@@ -131,7 +144,7 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
           finish(problem('not_found', 'no route matches this path', path, requestId));
           return;
         case 'redirect':
-          finish({ status: 301, headers: { Location: match.location + (query === '' ? '' : '?' + query) } });
+          finish({ status: 301, headers: { Location: match.location + (query === '' ? '' : `?${query}`) } });
           return;
         case 'method_not_allowed':
           endpoint = match.pattern;
@@ -184,7 +197,14 @@ export function createPipeline(opts: PipelineOptions): (req: IncomingMessage, re
   function logCause(err: unknown, ctx: RequestContext): void {
     const cause = err instanceof RequestError ? err.cause : err;
     const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause ?? 'unknown');
-    logger.fail('HTTP', 'handler', 'request failed', `path=${ctx.path}`, `request_id=${ctx.requestId}`, `error=${text}`);
+    logger.fail(
+      'HTTP',
+      'handler',
+      'request failed',
+      `path=${ctx.path}`,
+      `request_id=${ctx.requestId}`,
+      `error=${text}`,
+    );
   }
 }
 
@@ -214,7 +234,10 @@ function readBody(req: IncomingMessage, done: (outcome: BodyOutcome, body: Buffe
     settled = true;
     req.removeListener('data', onData);
     if (outcome !== 'ok') req.resume();
-    done(outcome, outcome === 'ok' ? (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)) : EMPTY);
+    done(
+      outcome,
+      outcome === 'ok' ? (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)) : EMPTY,
+    );
   };
   const onData = (chunk: Buffer): void => {
     size += chunk.length;
@@ -228,5 +251,3 @@ function readBody(req: IncomingMessage, done: (outcome: BodyOutcome, body: Buffe
 }
 
 const EMPTY = Buffer.alloc(0);
-
-

@@ -21,7 +21,7 @@ const PRUNE_EVERY_MS = 60_000;
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly maxKeys: number;
-  private lastPrune = -Infinity;
+  private lastPrune = Number.NEGATIVE_INFINITY;
   constructor(readonly options: BucketOptions) {
     this.maxKeys = options.maxKeys ?? 100_000;
   }
@@ -30,7 +30,7 @@ export class RateLimiter {
   take(key: string, now = Date.now()): boolean {
     const { rate, burst } = this.options;
     if (now - this.lastPrune >= PRUNE_EVERY_MS) this.prune(now);
-    let b = this.buckets.get(key);
+    const b = this.buckets.get(key);
     if (b === undefined) {
       // A full map is pruned at most once a second: a flood of new keys must not buy a full scan per request.
       if (this.buckets.size >= this.maxKeys && now - this.lastPrune >= 1000) this.prune(now);

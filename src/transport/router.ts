@@ -23,7 +23,7 @@ export class Router<R> {
   private readonly patterns = new Map<string, Compiled<R>>();
   /** Static patterns by exact path: the hot path, since most routes have no parameters. */
   private readonly exact = new Map<string, Compiled<R>>();
-  private readonly dynamic: Array<[string, Compiled<R>]> = [];
+  private readonly dynamic: [string, Compiled<R>][] = [];
 
   add(method: Method, pattern: string, route: R): this {
     let c = this.patterns.get(pattern);
@@ -57,7 +57,9 @@ export class Router<R> {
     if (cleaned !== path) {
       // Only towards a path we serve: `Location` never echoes arbitrary client text (`/./\evil.example` would
       // become `/\evil.example`, which browsers follow to another host).
-      return this.match(method, cleaned).kind === 'not_found' ? { kind: 'not_found' } : { kind: 'redirect', location: cleaned };
+      return this.match(method, cleaned).kind === 'not_found'
+        ? { kind: 'not_found' }
+        : { kind: 'redirect', location: cleaned };
     }
     const parts = path.split('/').slice(1);
     for (const [pattern, c] of this.dynamic) {
@@ -104,7 +106,7 @@ export function cleanPath(path: string): string {
     if (seg === '..') out.pop();
     else out.push(seg);
   }
-  let cleaned = '/' + out.join('/');
+  let cleaned = `/${out.join('/')}`;
   if (path.endsWith('/') && cleaned !== '/') cleaned += '/';
   return cleaned;
 }

@@ -8,11 +8,11 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TlsMode } from '../config/config.js';
-import { goJson } from '../platform/go-json.js';
 import type { ErrorCode } from '../errors.js';
+import { AgentWritError } from '../errors.js';
+import { goJson } from '../platform/go-json.js';
 import { problemBody, statusTitle } from './problem.js';
 import { newRequestId } from './request-id.js';
-import { AgentWritError } from '../errors.js';
 
 /** TLS 1.2 suites (OpenSSL names): ECDHE with AES-GCM or ChaCha20-Poly1305 only. TLS 1.3 suites are all AEAD. */
 export const TLS12_CIPHERS = [
@@ -92,7 +92,9 @@ export function createTransport(
     }
   }
   server.setTimeout(SERVER_LIMITS.writeTimeoutMs);
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, opts.mode !== 'none'));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    answerClientError(err, socket, opts.mode !== 'none'),
+  );
   return server;
 }
 
@@ -117,7 +119,7 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, tls: bool
   const requestId = newRequestId();
   const problem = problemBody(code, detail, '', requestId);
   const status = problem.status;
-  const body = goJson(problem) + '\n';
+  const body = `${goJson(problem)}\n`;
   const head = [
     `HTTP/1.1 ${status} ${statusTitle(status)}`,
     'Content-Type: application/problem+json',
@@ -129,5 +131,5 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, tls: bool
     ...(tls ? ['Strict-Transport-Security: max-age=63072000; includeSubDomains'] : []),
     'Connection: close',
   ];
-  socket.end(head.join('\r\n') + '\r\n\r\n' + body);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
 }

@@ -16,9 +16,27 @@ test('app register, list, get, update, remove', async () => {
   const env = { AACTL_BROKER_URL: `${b.url}/`, AACTL_ADMIN_SECRET: ADMIN_SECRET };
   const admin = await b.adminToken();
 
-  const reg = await awrit(['app', 'register', '--name', 'weather-bot', '--scopes', 'read:weather:*, write:weather:alerts', '--token-ttl', '600'], { env });
+  const reg = await awrit(
+    [
+      'app',
+      'register',
+      '--name',
+      'weather-bot',
+      '--scopes',
+      'read:weather:*, write:weather:alerts',
+      '--token-ttl',
+      '600',
+    ],
+    { env },
+  );
   assert.equal(reg.code, 0, reg.stderr);
-  const rows = new Map(reg.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s{2,}/) as [string, string]));
+  const rows = new Map(
+    reg.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s{2,}/) as [string, string]),
+  );
   assert.match(reg.stdout, /^FIELD {10}VALUE\n/);
   const appId = rows.get('APP_ID') ?? '';
   assert.match(appId, /^app-weather-bot-[0-9a-f]{6}$/);
@@ -30,7 +48,9 @@ test('app register, list, get, update, remove', async () => {
   const stored = await b.req(`/v1/admin/apps/${appId}`, { token: admin });
   assert.equal(stored.status, 200);
   assert.deepEqual(stored.json.scopes, ['read:weather:*', 'write:weather:alerts']);
-  const appAuth = await b.req('/v1/app/auth', { body: { client_id: rows.get('CLIENT_ID'), client_secret: rows.get('CLIENT_SECRET') } });
+  const appAuth = await b.req('/v1/app/auth', {
+    body: { client_id: rows.get('CLIENT_ID'), client_secret: rows.get('CLIENT_SECRET') },
+  });
   assert.equal(appAuth.status, 200, 'the printed credentials work');
 
   const regJson = await awrit(['--json', 'app', 'register', '--name', 'news-bot', '--scopes', 'read:news:*'], { env });
@@ -50,9 +70,14 @@ test('app register, list, get, update, remove', async () => {
   // Columns line up: every row has its APP_ID where the header has it.
   const col = (lines[0] ?? '').indexOf('APP_ID');
   for (const l of lines.slice(1)) assert.match(l.slice(col), /^app-/);
-  assert.ok(lines.some((l) => l.includes(appId) && l.includes('read:weather:*,write:weather:alerts') && l.includes('600s')));
+  assert.ok(
+    lines.some((l) => l.includes(appId) && l.includes('read:weather:*,write:weather:alerts') && l.includes('600s')),
+  );
   assert.equal(list.stderr, 'Total: 2\n');
-  assert.ok(lines.every((l) => l === l.trimEnd()), 'no trailing spaces');
+  assert.ok(
+    lines.every((l) => l === l.trimEnd()),
+    'no trailing spaces',
+  );
 
   const get = await awrit(['app', 'get', appId, '--json'], { env });
   assert.equal(get.code, 0, get.stderr);
@@ -61,7 +86,9 @@ test('app register, list, get, update, remove', async () => {
   assert.match(getTable.stdout, /^STATUS +active$/m);
   assert.match(getTable.stdout, /^NAME +weather-bot$/m);
 
-  const upd = await awrit(['app', 'update', '--id', appId, '--scopes', ' read:weather:berlin ', '--token-ttl', '900'], { env });
+  const upd = await awrit(['app', 'update', '--id', appId, '--scopes', ' read:weather:berlin ', '--token-ttl', '900'], {
+    env,
+  });
   assert.equal(upd.code, 0, upd.stderr);
   assert.match(upd.stdout, /^APP_ID +SCOPES +TOKEN_TTL +UPDATED_AT\n/);
   assert.match(upd.stdout, new RegExp(`^${appId} +read:weather:berlin +900s +\\d{4}-`, 'm'));
@@ -71,7 +98,10 @@ test('app register, list, get, update, remove', async () => {
 
   const rm = await awrit(['app', 'remove', '--id', appId], { env });
   assert.equal(rm.code, 0, rm.stderr);
-  assert.match(rm.stdout, new RegExp(`^APP_ID +STATUS +DEREGISTERED_AT\\n${appId} +inactive +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\n$`));
+  assert.match(
+    rm.stdout,
+    new RegExp(`^APP_ID +STATUS +DEREGISTERED_AT\\n${appId} +inactive +\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\n$`),
+  );
   assert.equal(rm.stderr, 'App deregistered. The record is retained; credentials are revoked.\n');
   const gone = await b.req(`/v1/admin/apps/${appId}`, { token: admin });
   assert.equal(gone.json.status, 'inactive');
@@ -93,16 +123,25 @@ test('app errors: refusals are one stderr line with exit 1, usage mistakes exit 
     awrit(['app', 'list'], { env: { ...env, AACTL_ADMIN_SECRET: 'not-the-secret' } }),
   ]);
   assert.equal(dup.code, 1);
-  assert.match(errorLine(dup), /^awrit: broker refused \(409 conflict\): app name already exists: dup-bot \[request_id=[0-9a-f]+\]$/);
+  assert.match(
+    errorLine(dup),
+    /^awrit: broker refused \(409 conflict\): app name already exists: dup-bot \[request_id=[0-9a-f]+\]$/,
+  );
   assert.equal(dup.stdout, '');
   assert.equal(missing.code, 1);
   assert.match(errorLine(missing), /^awrit: broker refused \(404 not_found\): app not found/);
   assert.equal(badTtl.code, 1);
-  assert.match(errorLine(badTtl), /\(400 invalid_ttl\): invalid token TTL: must be between 60 and 86400 seconds, got 5/);
+  assert.match(
+    errorLine(badTtl),
+    /\(400 invalid_ttl\): invalid token TTL: must be between 60 and 86400 seconds, got 5/,
+  );
   assert.equal(escaped.code, 1);
   assert.match(errorLine(escaped), /404 not_found\): app not found/);
   assert.equal(wrongSecret.code, 1);
-  assert.match(errorLine(wrongSecret), /^awrit: admin authentication: broker refused \(401 unauthorized\): invalid credentials/);
+  assert.match(
+    errorLine(wrongSecret),
+    /^awrit: admin authentication: broker refused \(401 unauthorized\): invalid credentials/,
+  );
   assert.ok(!wrongSecret.stderr.includes('not-the-secret'));
 
   const usage = await Promise.all([

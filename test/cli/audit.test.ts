@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ADMIN_SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { awrit, errorLine, type AwritResult } from './awrit.js';
+import { type AwritResult, awrit, errorLine } from './awrit.js';
 
 const SQLITE = 'sqlite3'; // from PATH
 
@@ -23,7 +23,10 @@ test('revoke and token release change what the broker accepts', async () => {
 
   const rev = await awrit(['revoke', '--level', 'agent', '--target', a1.agentId], { env });
   assert.equal(rev.code, 0, rev.stderr);
-  assert.equal(rev.stdout, `REVOKED  LEVEL  TARGET${' '.repeat(a1.agentId.length - 4)}COUNT\ntrue     agent  ${a1.agentId}  1\n`);
+  assert.equal(
+    rev.stdout,
+    `REVOKED  LEVEL  TARGET${' '.repeat(a1.agentId.length - 4)}COUNT\ntrue     agent  ${a1.agentId}  1\n`,
+  );
   assert.equal(await valid(a1.token), false);
   assert.equal(await valid(a2.token), true);
 
@@ -34,7 +37,10 @@ test('revoke and token release change what the broker accepts', async () => {
 
   const badLevel = await awrit(['revoke', '--level', 'everything', '--target', 'x'], { env });
   assert.equal(badLevel.code, 2);
-  assert.equal(errorLine(badLevel), `awrit: --level must be one of token, agent, task, chain, got "everything" (see 'awrit revoke --help')`);
+  assert.equal(
+    errorLine(badLevel),
+    `awrit: --level must be one of token, agent, task, chain, got "everything" (see 'awrit revoke --help')`,
+  );
 
   // Release needs the broker URL only; a second release of the same token succeeds too.
   const a3 = await b.registerAgent({ task: 'task-r3' });
@@ -61,7 +67,7 @@ test('audit events: every filter, paging, table and JSON', async () => {
 
   const all = await awrit(['audit', 'events', '--json', '--limit', '1000'], { env });
   assert.equal(all.code, 0, all.stderr);
-  const events = JSON.parse(all.stdout).events as Array<Record<string, unknown>>;
+  const events = JSON.parse(all.stdout).events as Record<string, unknown>[];
   const total = events.length;
   assert.ok(total >= 8);
   const mid = events[3]?.timestamp as string;
@@ -80,8 +86,20 @@ test('audit events: every filter, paging, table and JSON', async () => {
     awrit(['audit', 'events', '--json', '--limit', '2', '--offset', '1'], { env }),
     awrit(['audit', 'events', '--event-type', 'token_auth_failed', '--offset', String(authFailures - 1)], { env }),
   ]);
-  interface Event { id: string; timestamp: string; event_type: string; task_id?: string; outcome?: string; detail: string }
-  interface Page { events: Event[]; total: number; offset: number; limit: number }
+  interface Event {
+    id: string;
+    timestamp: string;
+    event_type: string;
+    task_id?: string;
+    outcome?: string;
+    detail: string;
+  }
+  interface Page {
+    events: Event[];
+    total: number;
+    offset: number;
+    limit: number;
+  }
   const parse = (r: AwritResult): Page => {
     assert.equal(r.code, 0, r.stderr);
     return JSON.parse(r.stdout) as Page;
@@ -106,14 +124,20 @@ test('audit events: every filter, paging, table and JSON', async () => {
   assert.equal(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split('\n');
   assert.match(lines[0] ?? '', /^ID +TIMESTAMP +EVENT TYPE +AGENT ID +OUTCOME +DETAIL$/);
-  assert.match(lines[1] ?? '', /^evt-\d{6} +\S+Z +token_auth_failed +denied +token verification failed: invalid token format \| path=\/v\.\.\.$/);
+  assert.match(
+    lines[1] ?? '',
+    /^evt-\d{6} +\S+Z +token_auth_failed +denied +token verification failed: invalid token format \| path=\/v\.\.\.$/,
+  );
   assert.equal(table.stderr, `Showing 1 of ${authFailures} events (offset=${authFailures - 1}, limit=100)\n`);
 
   const bad = await Promise.all([
     awrit(['audit', 'events', '--since', 'yesterday'], { env }),
     awrit(['audit', 'events', '--outcome', 'maybe'], { env }),
   ]);
-  assert.deepEqual(bad.map((r) => r.code), [2, 2]);
+  assert.deepEqual(
+    bad.map((r) => r.code),
+    [2, 2],
+  );
   assert.match(errorLine(bad[0] as AwritResult), /--since must be an RFC 3339 time/);
 });
 
@@ -134,7 +158,10 @@ test('audit verify: an intact chain, then a database row altered behind the brok
     return;
   }
   await b.stop();
-  execFileSync(SQLITE, [join(b.dir, 'data.db'), "UPDATE audit_events SET detail='nothing happened' WHERE id='evt-000003'"]);
+  execFileSync(SQLITE, [
+    join(b.dir, 'data.db'),
+    "UPDATE audit_events SET detail='nothing happened' WHERE id='evt-000003'",
+  ]);
   const b2 = await startTestBroker(t, { dir: b.dir });
   const env2 = { AACTL_BROKER_URL: b2.url, AACTL_ADMIN_SECRET: ADMIN_SECRET };
   const [broken, brokenJson] = await Promise.all([
@@ -142,7 +169,10 @@ test('audit verify: an intact chain, then a database row altered behind the brok
     awrit(['audit', 'verify', '--json'], { env: env2 }),
   ]);
   assert.equal(broken.code, 1);
-  assert.match(broken.stdout, /^chain broken at evt-000003: expected hash [0-9a-f]{64}, found [0-9a-f]{64} \(the event was altered\)\n$/);
+  assert.match(
+    broken.stdout,
+    /^chain broken at evt-000003: expected hash [0-9a-f]{64}, found [0-9a-f]{64} \(the event was altered\)\n$/,
+  );
   assert.equal(brokenJson.code, 1);
   const j = JSON.parse(brokenJson.stdout);
   assert.equal(j.intact, false);

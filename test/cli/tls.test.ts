@@ -24,7 +24,12 @@ test('tls broker: --cacert or AACTL_CA_CERT, and a clear failure without them', 
   assert.equal(JSON.parse(withFlag.stdout).name, 'tls-bot');
   assert.equal(withEnv.code, 0, withEnv.stderr);
   assert.equal(untrusted.code, 3);
-  assert.match(errorLine(untrusted), new RegExp(`^awrit: cannot reach broker at ${b.url}: TLS: broker certificate not trusted \\(.+\\); pass its CA with --cacert$`));
+  assert.match(
+    errorLine(untrusted),
+    new RegExp(
+      `^awrit: cannot reach broker at ${b.url}: TLS: broker certificate not trusted \\(.+\\); pass its CA with --cacert$`,
+    ),
+  );
 });
 
 test('mtls broker: needs --cert and --key (or AACTL_CLIENT_CERT/AACTL_CLIENT_KEY)', async (t) => {
@@ -39,7 +44,12 @@ test('mtls broker: needs --cert and --key (or AACTL_CLIENT_CERT/AACTL_CLIENT_KEY
   const [flags, envs, noCert, halfCert] = await Promise.all([
     awrit(['audit', 'verify', '--cert', pki.clientCert, '--key', pki.clientKey], { env }),
     awrit(['token', 'release', '--token', agent.token], {
-      env: { ...env, AACTL_ADMIN_SECRET: undefined, AACTL_CLIENT_CERT: pki.clientCert, AACTL_CLIENT_KEY: pki.clientKey },
+      env: {
+        ...env,
+        AACTL_ADMIN_SECRET: undefined,
+        AACTL_CLIENT_CERT: pki.clientCert,
+        AACTL_CLIENT_KEY: pki.clientKey,
+      },
     }),
     awrit(['app', 'list'], { env }),
     awrit(['app', 'list', '--cert', pki.clientCert], { env }),
@@ -63,7 +73,7 @@ test('unreachable broker: refused connection and timeout exit 3; bad URL or TLS 
   const silent = createServer((s) => sockets.push(s)); // accepts, never answers
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   t.after(() => {
-    sockets.forEach((s) => s.destroy());
+    for (const s of sockets) s.destroy();
     silent.close();
   });
   const addr = silent.address();
@@ -76,14 +86,22 @@ test('unreachable broker: refused connection and timeout exit 3; bad URL or TLS 
   const secret = { AACTL_ADMIN_SECRET: ADMIN_SECRET };
   const [refused, slow, notUrl, tlsOnHttp] = await Promise.all([
     awrit(['app', 'list'], { env: { ...secret, AACTL_BROKER_URL: `http://127.0.0.1:${closedPort}` } }),
-    awrit(['app', 'list', '--timeout', '300ms'], { env: { ...secret, AACTL_BROKER_URL: `http://127.0.0.1:${addr.port}` } }),
+    awrit(['app', 'list', '--timeout', '300ms'], {
+      env: { ...secret, AACTL_BROKER_URL: `http://127.0.0.1:${addr.port}` },
+    }),
     awrit(['app', 'list'], { env: { ...secret, AACTL_BROKER_URL: 'broker:8080' } }),
     awrit(['app', 'list', '--cacert', '/nonexistent'], { env: { ...secret, AACTL_BROKER_URL: 'http://127.0.0.1:1' } }),
   ]);
   assert.equal(refused.code, 3);
-  assert.equal(errorLine(refused), `awrit: cannot reach broker at http://127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}`);
+  assert.equal(
+    errorLine(refused),
+    `awrit: cannot reach broker at http://127.0.0.1:${closedPort}: connect ECONNREFUSED 127.0.0.1:${closedPort}`,
+  );
   assert.equal(slow.code, 3);
-  assert.equal(errorLine(slow), `awrit: cannot reach broker at http://127.0.0.1:${addr.port}: no response within 300ms (raise --timeout if the broker is slow)`);
+  assert.equal(
+    errorLine(slow),
+    `awrit: cannot reach broker at http://127.0.0.1:${addr.port}: no response within 300ms (raise --timeout if the broker is slow)`,
+  );
   assert.equal(notUrl.code, 2);
   assert.match(errorLine(notUrl), /AACTL_BROKER_URL must start with http:\/\/ or https:\/\//);
   assert.equal(tlsOnHttp.code, 2);

@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { AgentWritApp, TransportError, closeSharedConnections, createVerifier, validate } from '../../src/client/index.js';
+import {
+  AgentWritApp,
+  closeSharedConnections,
+  createVerifier,
+  TransportError,
+  validate,
+} from '../../src/client/index.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { hasOpenssl, makePki } from '../helpers/certs.js';
 import { createApp } from './support.js';
@@ -13,7 +19,13 @@ test('mtls: create, validate, verify, delegate, renew and release over client-ce
   const pki = makePki('sdk-mtls');
   t.after(() => rmSync(pki.dir, { recursive: true, force: true }));
   const b = await startTestBroker(t, {
-    env: { AA_TLS_MODE: 'mtls', AA_TLS_CERT: pki.serverCert, AA_TLS_KEY: pki.serverKey, AA_TLS_CLIENT_CA: pki.caCert, AA_BIND_ADDRESS: '127.0.0.1' },
+    env: {
+      AA_TLS_MODE: 'mtls',
+      AA_TLS_CERT: pki.serverCert,
+      AA_TLS_KEY: pki.serverKey,
+      AA_TLS_CLIENT_CA: pki.caCert,
+      AA_BIND_ADDRESS: '127.0.0.1',
+    },
     tls: { ca: pki.ca, ...pki.client },
   });
   assert.ok(b.url.startsWith('https://'));

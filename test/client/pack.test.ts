@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { createRequire } from 'node:module';
 import { startTestBroker } from '../helpers/broker.js';
 import { createApp } from './support.js';
 
@@ -21,13 +21,23 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 
 function emitClientDeclarations(): void {
   const ts = require('typescript') as typeof import('typescript');
-  const config = ts.getParsedCommandLineOfConfigFile(join(root, 'tsconfig.client.json'), {}, {
-    ...ts.sys,
-    onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)),
-  });
-  assert.ok(config !== undefined && config.options.isolatedDeclarations === true && config.options.declaration === true);
+  const config = ts.getParsedCommandLineOfConfigFile(
+    join(root, 'tsconfig.client.json'),
+    {},
+    {
+      ...ts.sys,
+      onUnRecoverableConfigFileDiagnostic: (d) => assert.fail(String(d.messageText)),
+    },
+  );
+  assert.ok(
+    config !== undefined && config.options.isolatedDeclarations === true && config.options.declaration === true,
+  );
   for (const file of config.fileNames) {
-    const out = ts.transpileDeclaration(readFileSync(file, 'utf8'), { fileName: file, compilerOptions: config.options, reportDiagnostics: true });
+    const out = ts.transpileDeclaration(readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: config.options,
+      reportDiagnostics: true,
+    });
     assert.deepEqual(out.diagnostics?.map((d) => d.messageText) ?? [], [], file);
     const target = join(root, 'dist', relative(join(root, 'src'), file)).replace(/\.ts$/, '.d.ts');
     writeFileSync(target, out.outputText);
@@ -67,11 +77,14 @@ test('npm pack → install the tarball → type-check and run a consumer of agen
     mark = Date.now();
   };
   assert.ok(existsSync(join(root, 'dist/client/index.js')), 'build first (npx tsc -p tsconfig.json)');
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; scripts: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    scripts: Record<string, string>;
+  };
   // `npm pack` runs prepack (the client's declarations) after prepare (the full build, done already). With
   // isolatedDeclarations each declaration file depends on its own source only, so the compiler's per-file
   // transform yields exactly what prepack writes, in milliseconds instead of a whole type-checked program.
-  assert.equal(pkg.scripts['prepack'], 'tsc -p tsconfig.client.json');
+  assert.equal(pkg.scripts.prepack, 'tsc -p tsconfig.client.json');
   emitClientDeclarations();
   // The broker the consumer talks to starts meanwhile.
   const broker = startTestBroker(t).then(async (b) => ({ b, creds: await createApp(b, 'pack-consumer') }));
@@ -85,17 +98,38 @@ test('npm pack → install the tarball → type-check and run a consumer of agen
 
   lap('pack');
   const consumer = join(work, 'consumer');
-  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   for (const [path, meta] of Object.entries(lock.packages)) {
     if (path !== '' && meta.dev !== true) cpSync(join(root, path), join(consumer, path), { recursive: true });
   }
   lap('copy');
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }));
-  await run('npm', ['install', '--offline', '--ignore-scripts', '--no-package-lock', '--no-audit', '--no-fund', '--silent', join(work, tarball)], {
-    cwd: consumer,
-  });
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'consumer', version: '1.0.0', type: 'module', private: true }),
+  );
+  await run(
+    'npm',
+    [
+      'install',
+      '--offline',
+      '--ignore-scripts',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      '--silent',
+      join(work, tarball),
+    ],
+    {
+      cwd: consumer,
+    },
+  );
   lap('install');
-  assert.ok(existsSync(join(consumer, 'node_modules/agentwrit-broker/dist/client/index.d.ts')), 'declarations are in the package');
+  assert.ok(
+    existsSync(join(consumer, 'node_modules/agentwrit-broker/dist/client/index.d.ts')),
+    'declarations are in the package',
+  );
 
   writeFileSync(join(consumer, 'consumer.ts'), CONSUMER);
   writeFileSync(join(consumer, 'typed.ts'), TYPED);

@@ -8,11 +8,11 @@ import {
   AgentReleasedError,
   AgentWritApp,
   AuthorizationError,
-  ProblemError,
   createVerifier,
+  ProblemError,
   scopeIsSubset,
-  validate,
   type TokenClaims,
+  validate,
 } from '../../src/client/index.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { createApp } from './support.js';
@@ -48,7 +48,11 @@ describe('acceptance stories', () => {
   });
 
   test('2 renew: new token, same identity, old token revoked', async () => {
-    const agent = await app.createAgent({ orchId: 'export-service', taskId: 'export-job-001', requestedScope: ['read:data:export-batch-001'] });
+    const agent = await app.createAgent({
+      orchId: 'export-service',
+      taskId: 'export-job-001',
+      requestedScope: ['read:data:export-batch-001'],
+    });
     const oldToken = agent.accessToken;
     const oldId = agent.agentId;
     await agent.renew();
@@ -62,21 +66,33 @@ describe('acceptance stories', () => {
   });
 
   test('3 release: token revoked at the broker, a second release is harmless', async () => {
-    const agent = await app.createAgent({ orchId: 'cleanup-service', taskId: 'cleanup-job-001', requestedScope: ['write:data:cleanup-result-001'] });
+    const agent = await app.createAgent({
+      orchId: 'cleanup-service',
+      taskId: 'cleanup-job-001',
+      requestedScope: ['write:data:cleanup-result-001'],
+    });
     const token = agent.accessToken;
     await agent.release();
     assert.equal(agent.released, true);
     assert.equal((await validate(b.url, token)).valid, false);
     await agent.release();
     // Concurrent releases of a fresh agent share one request and both resolve.
-    const other = await app.createAgent({ orchId: 'cleanup-service', taskId: 'cleanup-job-002', requestedScope: ['write:data:x'] });
+    const other = await app.createAgent({
+      orchId: 'cleanup-service',
+      taskId: 'cleanup-job-002',
+      requestedScope: ['write:data:x'],
+    });
     await Promise.all([other.release(), other.release()]);
     assert.equal((await app.validate(other.accessToken)).valid, false);
   });
 
   test('4 validate a live token: claims carry scope, identity, orchestrator and task', async () => {
     const requested = ['read:data:report-q3', 'write:data:summary-q3'];
-    const agent = await app.createAgent({ orchId: 'reporting-service', taskId: 'quarterly-report', requestedScope: requested });
+    const agent = await app.createAgent({
+      orchId: 'reporting-service',
+      taskId: 'quarterly-report',
+      requestedScope: requested,
+    });
     const claims = claimsOf(await app.validate(agent.accessToken));
     assert.deepEqual(claims.scope, requested);
     assert.equal(claims.sub, agent.agentId);
@@ -88,8 +104,16 @@ describe('acceptance stories', () => {
   });
 
   test('5 delegate a narrower scope: the delegated token covers only the delegated slice', async () => {
-    const a = await app.createAgent({ orchId: 'pipeline', taskId: 'orchestrator-001', requestedScope: ['read:data:partition-7', 'read:data:partition-8'] });
-    const bAgent = await app.createAgent({ orchId: 'pipeline', taskId: 'worker-partition-7', requestedScope: ['read:data:partition-7'] });
+    const a = await app.createAgent({
+      orchId: 'pipeline',
+      taskId: 'orchestrator-001',
+      requestedScope: ['read:data:partition-7', 'read:data:partition-8'],
+    });
+    const bAgent = await app.createAgent({
+      orchId: 'pipeline',
+      taskId: 'worker-partition-7',
+      requestedScope: ['read:data:partition-7'],
+    });
     const d = await a.delegate({ delegateTo: bAgent.agentId, scope: ['read:data:partition-7'] });
     assert.equal(d.expiresIn, 60, 'the broker default for delegations');
     assert.deepEqual(d.bearerHeader, { Authorization: `Bearer ${d.accessToken}` });
@@ -105,15 +129,26 @@ describe('acceptance stories', () => {
   });
 
   test('6 delegate a scope not held: AuthorizationError 403 scope_violation', async () => {
-    const a = await app.createAgent({ orchId: 'pipeline', taskId: 'worker-only-p7', requestedScope: ['read:data:partition-7'] });
-    const target = await app.createAgent({ orchId: 'pipeline', taskId: 'target-agent', requestedScope: ['read:data:partition-7'] });
-    await assert.rejects(a.delegate({ delegateTo: target.agentId, scope: ['read:data:partition-8'] }), (err: unknown) => {
-      assert.ok(err instanceof AuthorizationError);
-      assert.equal(err.status, 403);
-      assert.equal(err.errorCode, 'scope_violation');
-      assert.equal(err.detail, 'delegated scope exceeds delegator scope');
-      return true;
+    const a = await app.createAgent({
+      orchId: 'pipeline',
+      taskId: 'worker-only-p7',
+      requestedScope: ['read:data:partition-7'],
     });
+    const target = await app.createAgent({
+      orchId: 'pipeline',
+      taskId: 'target-agent',
+      requestedScope: ['read:data:partition-7'],
+    });
+    await assert.rejects(
+      a.delegate({ delegateTo: target.agentId, scope: ['read:data:partition-8'] }),
+      (err: unknown) => {
+        assert.ok(err instanceof AuthorizationError);
+        assert.equal(err.status, 403);
+        assert.equal(err.errorCode, 'scope_violation');
+        assert.equal(err.detail, 'delegated scope exceeds delegator scope');
+        return true;
+      },
+    );
     await Promise.all([a.release(), target.release()]);
   });
 
@@ -123,11 +158,29 @@ describe('acceptance stories', () => {
       taskId: 'manager',
       requestedScope: ['read:data:partition-7', 'read:data:partition-8', 'write:data:pipeline-results'],
     });
-    const bAgent = await app.createAgent({ orchId: 'data-pipeline', taskId: 'analyst', requestedScope: ['read:data:partition-7', 'read:data:partition-8'] });
-    const c = await app.createAgent({ orchId: 'data-pipeline', taskId: 'reader', requestedScope: ['read:data:partition-7'] });
-    const ab = await a.delegate({ delegateTo: bAgent.agentId, scope: ['read:data:partition-7', 'read:data:partition-8'] });
-    const bc = await bAgent.delegate({ delegateTo: c.agentId, scope: ['read:data:partition-7'], token: ab.accessToken });
-    assert.deepEqual(bc.delegationChain.map((r) => r.agent), [a.agentId, bAgent.agentId]);
+    const bAgent = await app.createAgent({
+      orchId: 'data-pipeline',
+      taskId: 'analyst',
+      requestedScope: ['read:data:partition-7', 'read:data:partition-8'],
+    });
+    const c = await app.createAgent({
+      orchId: 'data-pipeline',
+      taskId: 'reader',
+      requestedScope: ['read:data:partition-7'],
+    });
+    const ab = await a.delegate({
+      delegateTo: bAgent.agentId,
+      scope: ['read:data:partition-7', 'read:data:partition-8'],
+    });
+    const bc = await bAgent.delegate({
+      delegateTo: c.agentId,
+      scope: ['read:data:partition-7'],
+      token: ab.accessToken,
+    });
+    assert.deepEqual(
+      bc.delegationChain.map((r) => r.agent),
+      [a.agentId, bAgent.agentId],
+    );
     assert.deepEqual(bc.delegationChain[1]?.scope, ['read:data:partition-7', 'read:data:partition-8']);
     const claims = claimsOf(await validate(b.url, bc.accessToken));
     assert.deepEqual(claims.scope, ['read:data:partition-7']);
@@ -141,7 +194,11 @@ describe('acceptance stories', () => {
   test('8 delegate the whole scope: the broker accepts an equal scope', async () => {
     const all = ['read:data:partition-7', 'read:data:partition-8', 'write:data:pipeline-results'];
     const a = await app.createAgent({ orchId: 'no-narrow-test', taskId: 'delegator', requestedScope: all });
-    const receiver = await app.createAgent({ orchId: 'no-narrow-test', taskId: 'receiver', requestedScope: ['read:data:partition-7'] });
+    const receiver = await app.createAgent({
+      orchId: 'no-narrow-test',
+      taskId: 'receiver',
+      requestedScope: ['read:data:partition-7'],
+    });
     const d = await a.delegate({ delegateTo: receiver.agentId, scope: all, ttl: 120 });
     assert.equal(d.expiresIn, 120);
     assert.deepEqual(claimsOf(await validate(b.url, d.accessToken)).scope, all);
@@ -149,7 +206,11 @@ describe('acceptance stories', () => {
   });
 
   test('9 scope gating: the app blocks actions outside the agent scope before they happen', async () => {
-    const agent = await app.createAgent({ orchId: 'customer-service', taskId: 'lookup-artis', requestedScope: ['read:data:customer-artis'] });
+    const agent = await app.createAgent({
+      orchId: 'customer-service',
+      taskId: 'lookup-artis',
+      requestedScope: ['read:data:customer-artis'],
+    });
     assert.equal(scopeIsSubset(['read:data:customer-artis'], agent.scope), true);
     assert.equal(scopeIsSubset(['read:data:all-customers'], agent.scope), false);
     assert.equal(scopeIsSubset(['write:data:customer-artis'], agent.scope), false);
@@ -157,7 +218,12 @@ describe('acceptance stories', () => {
   });
 
   test('10 natural expiry: valid at first, rejected once the lifetime has passed, without release', async () => {
-    const agent = await app.createAgent({ orchId: 'short-lived-service', taskId: 'quick-task-001', requestedScope: ['read:data:temp-resource'], maxTtl: 1 });
+    const agent = await app.createAgent({
+      orchId: 'short-lived-service',
+      taskId: 'quick-task-001',
+      requestedScope: ['read:data:temp-resource'],
+      maxTtl: 1,
+    });
     assert.equal(agent.expiresIn, 1);
     const claims = claimsOf(await validate(b.url, agent.accessToken));
     // A resource server's own clock sees the expiry at once when driven past exp.
@@ -175,8 +241,16 @@ describe('acceptance stories', () => {
   });
 
   test('11 RFC 7807 error: every problem field reaches the caller', async () => {
-    const a = await app.createAgent({ orchId: 'error-test', taskId: 'trigger-403', requestedScope: ['read:data:only-this'] });
-    const target = await app.createAgent({ orchId: 'error-test', taskId: 'target', requestedScope: ['read:data:only-this'] });
+    const a = await app.createAgent({
+      orchId: 'error-test',
+      taskId: 'trigger-403',
+      requestedScope: ['read:data:only-this'],
+    });
+    const target = await app.createAgent({
+      orchId: 'error-test',
+      taskId: 'target',
+      requestedScope: ['read:data:only-this'],
+    });
     const err = await a.delegate({ delegateTo: target.agentId, scope: ['read:data:something-else'] }).then(
       () => assert.fail('delegation must be refused'),
       (e: unknown) => e,
@@ -189,15 +263,26 @@ describe('acceptance stories', () => {
     assert.equal(err.instance, '/v1/delegate');
     assert.equal(err.errorCode, 'scope_violation');
     assert.match(err.requestId ?? '', /^[A-Za-z0-9._-]+$/);
-    assert.deepEqual(Object.keys(err.problem), ['type', 'title', 'status', 'detail', 'instance', 'errorCode', 'requestId']);
+    assert.deepEqual(Object.keys(err.problem), [
+      'type',
+      'title',
+      'status',
+      'detail',
+      'instance',
+      'errorCode',
+      'requestId',
+    ]);
     assert.equal(err.message, '403 scope_violation: delegated scope exceeds delegator scope');
     // An unknown delegate is a plain ProblemError (404).
-    await assert.rejects(a.delegate({ delegateTo: 'spiffe://agentwrit.local/agent/x/y/0000000000000000', scope: ['read:data:only-this'] }), (e: unknown) => {
-      assert.ok(e instanceof ProblemError && !(e instanceof AuthorizationError));
-      assert.equal(e.status, 404);
-      assert.equal(e.errorCode, 'not_found');
-      return true;
-    });
+    await assert.rejects(
+      a.delegate({ delegateTo: 'spiffe://agentwrit.local/agent/x/y/0000000000000000', scope: ['read:data:only-this'] }),
+      (e: unknown) => {
+        assert.ok(e instanceof ProblemError && !(e instanceof AuthorizationError));
+        assert.equal(e.status, 404);
+        assert.equal(e.errorCode, 'not_found');
+        return true;
+      },
+    );
     await Promise.all([a.release(), target.release()]);
   });
 
@@ -208,11 +293,14 @@ describe('acceptance stories', () => {
       ['write-reports', 'write:data:quarterly-report-q3'],
     ] as const;
     const agents = await Promise.all(
-      tasks.map(([taskId, scope]) => app.createAgent({ orchId: 'multi-agent-service', taskId, requestedScope: [scope] })),
+      tasks.map(([taskId, scope]) =>
+        app.createAgent({ orchId: 'multi-agent-service', taskId, requestedScope: [scope] }),
+      ),
     );
     assert.equal(new Set(agents.map((a) => a.agentId)).size, 3);
     for (const x of agents) {
-      for (const y of agents) if (x !== y) assert.equal(scopeIsSubset(y.scope, x.scope), false, `${x.taskId} reaches ${y.taskId}`);
+      for (const y of agents)
+        if (x !== y) assert.equal(scopeIsSubset(y.scope, x.scope), false, `${x.taskId} reaches ${y.taskId}`);
       const claims = claimsOf(await app.validate(x.accessToken));
       assert.deepEqual(claims.scope, [...x.scope]);
       assert.equal(claims.sub, x.agentId);
@@ -221,7 +309,11 @@ describe('acceptance stories', () => {
   });
 
   test('13 renew or delegate after release: a clear local error, nothing sent', async () => {
-    const agent = await app.createAgent({ orchId: 'lifecycle-test', taskId: 'renew-after-release', requestedScope: ['read:data:test-resource'] });
+    const agent = await app.createAgent({
+      orchId: 'lifecycle-test',
+      taskId: 'renew-after-release',
+      requestedScope: ['read:data:test-resource'],
+    });
     await agent.release();
     const token = agent.accessToken;
     await assert.rejects(agent.renew(), (e: unknown) => e instanceof AgentReleasedError && /released/.test(e.message));

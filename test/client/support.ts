@@ -1,6 +1,6 @@
 /** A real broker with one registered app, for the SDK tests. */
 import type { TestContext } from 'node:test';
-import { startTestBroker, type StartOptions, type TestBroker } from '../helpers/broker.js';
+import { type StartOptions, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 export interface BrokerWithApp {
   b: TestBroker;
@@ -9,7 +9,11 @@ export interface BrokerWithApp {
   appId: string;
 }
 
-export async function createApp(b: TestBroker, name: string, opts: { scopes?: string[]; tokenTtl?: number } = {}): Promise<Omit<BrokerWithApp, 'b'>> {
+export async function createApp(
+  b: TestBroker,
+  name: string,
+  opts: { scopes?: string[]; tokenTtl?: number } = {},
+): Promise<Omit<BrokerWithApp, 'b'>> {
   const admin = await b.adminToken();
   const r = await b.req('/v1/admin/apps', {
     token: admin,
@@ -19,7 +23,10 @@ export async function createApp(b: TestBroker, name: string, opts: { scopes?: st
   return { clientId: r.json.client_id, clientSecret: r.json.client_secret, appId: r.json.app_id };
 }
 
-export async function brokerWithApp(t: TestContext | null, opts: StartOptions & { tokenTtl?: number } = {}): Promise<BrokerWithApp> {
+export async function brokerWithApp(
+  t: TestContext | null,
+  opts: StartOptions & { tokenTtl?: number } = {},
+): Promise<BrokerWithApp> {
   const b = await startTestBroker(t, opts);
   return { b, ...(await createApp(b, 'sdk-app', { tokenTtl: opts.tokenTtl })) };
 }

@@ -4,23 +4,23 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Socket } from 'node:net';
-import { inspect } from 'node:util';
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 import {
   AgentWritApp,
   AuthenticationError,
   AuthorizationError,
   ConfigurationError,
+  isValidScope,
   ProblemError,
   RateLimitError,
-  TransportError,
-  isValidScope,
   scopeIsSubset,
+  TransportError,
   validate,
 } from '../../src/client/index.js';
-import { problemError } from '../../src/client/transport.js';
 import { redact } from '../../src/client/redact.js';
-import { isSubset, isValidScope as brokerIsValidScope } from '../../src/services/scopes.js';
+import { problemError } from '../../src/client/transport.js';
+import { isValidScope as brokerIsValidScope, isSubset } from '../../src/services/scopes.js';
 import { auditCount, brokerWithApp } from './support.js';
 
 test('the SDK imports only Node built-ins and its own modules', () => {
@@ -37,7 +37,7 @@ test('the SDK imports only Node built-ins and its own modules', () => {
 });
 
 test('scopeIsSubset decides exactly as the broker does', () => {
-  const cases: Array<[string[], string[], boolean]> = [
+  const cases: [string[], string[], boolean][] = [
     [['read:data:x'], ['read:data:x'], true],
     [['read:data:x'], ['read:data:*'], true],
     [['read:data:*'], ['read:data:*'], true],
@@ -64,7 +64,8 @@ test('scopeIsSubset decides exactly as the broker does', () => {
     assert.equal(scopeIsSubset(required, held), expected, `${JSON.stringify(required)} ⊆ ${JSON.stringify(held)}`);
     assert.equal(isSubset(required, held), expected, 'the broker agrees');
   }
-  for (const s of ['a:b:c', 'a:b:c:d', 'a:b', 'a::c', ':b:c', 'a:b:', '', '*', 'a:b:*']) assert.equal(isValidScope(s), brokerIsValidScope(s), s);
+  for (const s of ['a:b:c', 'a:b:c:d', 'a:b', 'a::c', ':b:c', 'a:b:', '', '*', 'a:b:*'])
+    assert.equal(isValidScope(s), brokerIsValidScope(s), s);
 });
 
 test('error mapping: status picks the class, problem fields and Retry-After are kept', () => {
@@ -79,17 +80,35 @@ test('error mapping: status picks the class, problem fields and Retry-After are 
   });
   const e401 = problemError(401, body('unauthorized', 401), {});
   assert.ok(e401 instanceof AuthenticationError);
-  assert.deepEqual(e401.problem, { type: 'urn:agentwrit:error:unauthorized', title: 'T', status: 401, detail: 'd', instance: '/v1/x', errorCode: 'unauthorized', requestId: 'r1' });
+  assert.deepEqual(e401.problem, {
+    type: 'urn:agentwrit:error:unauthorized',
+    title: 'T',
+    status: 401,
+    detail: 'd',
+    instance: '/v1/x',
+    errorCode: 'unauthorized',
+    requestId: 'r1',
+  });
   assert.ok(problemError(403, body('forbidden', 403), {}) instanceof AuthorizationError);
   const e429 = problemError(429, body('rate_limited', 429), { 'retry-after': '60' });
   assert.ok(e429 instanceof RateLimitError);
   assert.equal(e429.retryAfter, 60);
   assert.equal((problemError(429, {}, { 'retry-after': 'soon' }) as RateLimitError).retryAfter, null);
   const e404 = problemError(404, body('not_found', 404), {});
-  assert.ok(e404 instanceof ProblemError && !(e404 instanceof AuthenticationError) && !(e404 instanceof AuthorizationError));
+  assert.ok(
+    e404 instanceof ProblemError && !(e404 instanceof AuthenticationError) && !(e404 instanceof AuthorizationError),
+  );
   // Not a problem document (a proxy's HTML page): still a ProblemError, with what is known.
   const proxy = problemError(502, undefined, { 'x-request-id': 'abc' });
-  assert.deepEqual(proxy.problem, { type: 'about:blank', title: 'Bad Gateway', status: 502, detail: 'broker answered HTTP 502', instance: null, errorCode: 'unknown', requestId: 'abc' });
+  assert.deepEqual(proxy.problem, {
+    type: 'about:blank',
+    title: 'Bad Gateway',
+    status: 502,
+    detail: 'broker answered HTTP 502',
+    instance: null,
+    errorCode: 'unknown',
+    requestId: 'abc',
+  });
   for (const e of [e401, e429, e404, proxy]) assert.ok(e instanceof Error && e.name.endsWith('Error'));
 });
 
@@ -109,16 +128,24 @@ test('no secret in an error, toString, inspect or JSON of the SDK objects', asyn
   const { b, clientId, clientSecret } = await brokerWithApp(t);
   const wrong = 'f'.repeat(64);
   const bad = new AgentWritApp({ brokerUrl: b.url, clientId, clientSecret: wrong });
-  const err = await bad.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'] }).catch((e: unknown) => e);
+  const err = await bad
+    .createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'] })
+    .catch((e: unknown) => e);
   assert.ok(err instanceof AuthenticationError);
   assert.equal(err.errorCode, 'unauthorized');
   const app = new AgentWritApp({ brokerUrl: b.url, clientId, clientSecret });
   const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   const agent = await app.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'], privateKey: pem });
-  const rsaPem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const rsaPem = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   const keyErrors = await Promise.all([
-    app.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'], privateKey: rsaPem }).catch((e: unknown) => e),
-    app.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'], privateKey: pem.replace('MC4', 'XX4') }).catch((e: unknown) => e),
+    app
+      .createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'], privateKey: rsaPem })
+      .catch((e: unknown) => e),
+    app
+      .createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'], privateKey: pem.replace('MC4', 'XX4') })
+      .catch((e: unknown) => e),
   ]);
   for (const e of keyErrors) assert.ok(e instanceof ConfigurationError, String(e));
   // A token's owner renews it after release elsewhere: the broker refuses, the error names no token.
@@ -130,10 +157,24 @@ test('no secret in an error, toString, inspect or JSON of the SDK objects', asyn
     return agent.renew().catch((e: unknown) => e);
   })();
   assert.ok(renewErr instanceof AuthenticationError);
-  const texts = [err, renewErr, ...keyErrors].flatMap((e) => [String(e), (e as Error).message, (e as Error).stack ?? '', inspect(e), JSON.stringify(e)]);
+  const texts = [err, renewErr, ...keyErrors].flatMap((e) => [
+    String(e),
+    (e as Error).message,
+    (e as Error).stack ?? '',
+    inspect(e),
+    JSON.stringify(e),
+  ]);
   texts.push(inspect(app), String(app), JSON.stringify(app), inspect(agent), String(agent), JSON.stringify(agent));
   for (const text of texts) {
-    for (const secret of [clientSecret, wrong, token, token.split('.')[2] as string, pem, rsaPem, pem.split('\n')[1] as string]) {
+    for (const secret of [
+      clientSecret,
+      wrong,
+      token,
+      token.split('.')[2] as string,
+      pem,
+      rsaPem,
+      pem.split('\n')[1] as string,
+    ]) {
       assert.ok(!text.includes(secret), `secret leaked into: ${text.slice(0, 200)}`);
     }
   }
@@ -145,7 +186,10 @@ test('transport failures: refused connection, silent server, bad options', async
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const freePort = (probe.address() as { port: number }).port;
   await new Promise<void>((r) => probe.close(() => r()));
-  await assert.rejects(validate(`http://127.0.0.1:${freePort}`, 'x.y.z'), (e: unknown) => e instanceof TransportError && e.reason === 'connection');
+  await assert.rejects(
+    validate(`http://127.0.0.1:${freePort}`, 'x.y.z'),
+    (e: unknown) => e instanceof TransportError && e.reason === 'connection',
+  );
 
   // A server that accepts and never answers.
   const sockets: Socket[] = [];
@@ -156,14 +200,34 @@ test('transport failures: refused connection, silent server, bad options', async
     silent.close();
   });
   const port = (silent.address() as { port: number }).port;
-  const app = new AgentWritApp({ brokerUrl: `http://127.0.0.1:${port}`, clientId: 'c', clientSecret: 's', timeoutMs: 200 });
-  await assert.rejects(app.health(), (e: unknown) => e instanceof TransportError && e.reason === 'timeout' && /200 ms/.test(e.message));
+  const app = new AgentWritApp({
+    brokerUrl: `http://127.0.0.1:${port}`,
+    clientId: 'c',
+    clientSecret: 's',
+    timeoutMs: 200,
+  });
+  await assert.rejects(
+    app.health(),
+    (e: unknown) => e instanceof TransportError && e.reason === 'timeout' && /200 ms/.test(e.message),
+  );
 
   assert.throws(() => new AgentWritApp({ brokerUrl: 'ftp://x', clientId: 'c', clientSecret: 's' }), ConfigurationError);
-  assert.throws(() => new AgentWritApp({ brokerUrl: 'not a url', clientId: 'c', clientSecret: 's' }), ConfigurationError);
-  assert.throws(() => new AgentWritApp({ brokerUrl: 'http://u:p@127.0.0.1', clientId: 'c', clientSecret: 's' }), ConfigurationError);
-  assert.throws(() => new AgentWritApp({ brokerUrl: 'http://127.0.0.1', clientId: 'c', clientSecret: 's', tls: { ca: 'x' } }), /https/);
-  assert.throws(() => new AgentWritApp({ brokerUrl: 'http://127.0.0.1', clientId: 'c', clientSecret: '' }), ConfigurationError);
+  assert.throws(
+    () => new AgentWritApp({ brokerUrl: 'not a url', clientId: 'c', clientSecret: 's' }),
+    ConfigurationError,
+  );
+  assert.throws(
+    () => new AgentWritApp({ brokerUrl: 'http://u:p@127.0.0.1', clientId: 'c', clientSecret: 's' }),
+    ConfigurationError,
+  );
+  assert.throws(
+    () => new AgentWritApp({ brokerUrl: 'http://127.0.0.1', clientId: 'c', clientSecret: 's', tls: { ca: 'x' } }),
+    /https/,
+  );
+  assert.throws(
+    () => new AgentWritApp({ brokerUrl: 'http://127.0.0.1', clientId: 'c', clientSecret: '' }),
+    ConfigurationError,
+  );
 });
 
 test('app token: fetched once, reused, renewed shortly before expiry, shared by concurrent calls', async (t) => {
@@ -201,7 +265,9 @@ test('app auth rate limit surfaces as RateLimitError with Retry-After', async (t
   const errors: unknown[] = [];
   for (let i = 0; i < 4; i++) {
     const app = new AgentWritApp({ brokerUrl: b.url, clientId, clientSecret: 'wrong' });
-    errors.push(await app.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'] }).catch((e: unknown) => e));
+    errors.push(
+      await app.createAgent({ orchId: 'o', taskId: 't', requestedScope: ['read:data:x'] }).catch((e: unknown) => e),
+    );
   }
   assert.ok(errors.slice(0, 3).every((e) => e instanceof AuthenticationError));
   const last = errors[3];

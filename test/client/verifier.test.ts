@@ -12,7 +12,10 @@ const rejectsWith = (p: Promise<unknown>, check: VerifyCheck) =>
     return true;
   });
 
-function forge(token: string, edit: (header: Record<string, unknown>, claims: Record<string, unknown>) => void): string {
+function forge(
+  token: string,
+  edit: (header: Record<string, unknown>, claims: Record<string, unknown>) => void,
+): string {
   const [h, p, s] = token.split('.') as [string, string, string];
   const header = JSON.parse(Buffer.from(h, 'base64url').toString()) as Record<string, unknown>;
   const claims = JSON.parse(Buffer.from(p, 'base64url').toString()) as Record<string, unknown>;
@@ -23,7 +26,10 @@ function forge(token: string, edit: (header: Record<string, unknown>, claims: Re
 
 test('verifier: signature, time, issuer, audience, scope and revocation checks', async (t) => {
   const b = await startTestBroker(t, { env: { AA_AUDIENCE: 'orders-api', AA_ISSUER: 'https://broker.test' } });
-  const app = new AgentWritApp({ brokerUrl: b.url, ...(await createApp(b, 'verifier', { scopes: ['read:orders:*'] })) });
+  const app = new AgentWritApp({
+    brokerUrl: b.url,
+    ...(await createApp(b, 'verifier', { scopes: ['read:orders:*'] })),
+  });
   t.after(() => app.close());
   const agent = await app.createAgent({ orchId: 'shop', taskId: 'orders', requestedScope: ['read:orders:*'] });
   const token = agent.accessToken;
@@ -37,15 +43,17 @@ test('verifier: signature, time, issuer, audience, scope and revocation checks',
 
   await rejectsWith(v.verify('not-a-token'), 'malformed');
   await rejectsWith(v.verify(''), 'malformed');
-  await rejectsWith(v.verify(forge(token, (h) => (h['alg'] = 'none'))), 'algorithm');
-  await rejectsWith(v.verify(forge(token, (_h, c) => (c['scope'] = ['read:orders:*', 'write:orders:*']))), 'signature');
-  await rejectsWith(v.verify(forge(token, (h) => (h['kid'] = 'no-such-key'))), 'unknown_key');
+  await rejectsWith(v.verify(forge(token, (h) => (h.alg = 'none'))), 'algorithm');
+  await rejectsWith(v.verify(forge(token, (_h, c) => (c.scope = ['read:orders:*', 'write:orders:*']))), 'signature');
+  await rejectsWith(v.verify(forge(token, (h) => (h.kid = 'no-such-key'))), 'unknown_key');
 
   const wrongAudience = createVerifier({ brokerUrl: b.url, audience: 'billing-api', revocation: 'none' });
   const wrongIssuer = createVerifier({ brokerUrl: b.url, issuer: 'https://elsewhere.test', revocation: 'none' });
   const past = createVerifier({ brokerUrl: b.url, revocation: 'none', clock: () => (claims.exp + 1) * 1000 });
   const before = createVerifier({ brokerUrl: b.url, revocation: 'none', clock: () => (claims.nbf - 1) * 1000 });
-  t.after(() => [wrongAudience, wrongIssuer, past, before].forEach((x) => x.close()));
+  t.after(() => {
+    for (const x of [wrongAudience, wrongIssuer, past, before]) x.close();
+  });
   await rejectsWith(wrongAudience.verify(token), 'audience');
   await rejectsWith(wrongIssuer.verify(token), 'issuer');
   await rejectsWith(past.verify(token), 'expired');
@@ -72,7 +80,12 @@ test('verifier: a rotated broker key is picked up through an unknown kid; retire
   // The verifier's clock runs ahead on demand: past its one-second guard against JWKS refetch floods, and past
   // its JWKS cache lifetime.
   let ahead = 0;
-  const v = createVerifier({ brokerUrl: b.url, revocation: 'none', jwksCacheMs: 60_000, clock: () => Date.now() + ahead });
+  const v = createVerifier({
+    brokerUrl: b.url,
+    revocation: 'none',
+    jwksCacheMs: 60_000,
+    clock: () => Date.now() + ahead,
+  });
   t.after(() => v.close());
   assert.equal((await v.verify(oldAgent.accessToken)).sub, oldAgent.agentId);
 

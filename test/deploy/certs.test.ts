@@ -26,9 +26,14 @@ function hasOpenssl(): boolean {
 /** Runs the health probe with only the given environment; resolves to its exit code and stderr. */
 function runProbe(env: Record<string, string>): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [probe], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 10_000 }, (err, _out, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
-    });
+    execFile(
+      process.execPath,
+      [probe],
+      { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 10_000 },
+      (err, _out, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stderr });
+      },
+    );
   });
 }
 
@@ -42,10 +47,15 @@ test('health probe: plain HTTP broker healthy, nothing listening unhealthy', asy
   assert.match(down.stderr, /^unhealthy: /);
 });
 
-test('gen_test_certs.sh output serves TLS and mTLS', { skip: hasOpenssl() ? false : 'openssl not installed' }, async (t) => {
+test('gen_test_certs.sh output serves TLS and mTLS', {
+  skip: hasOpenssl() ? false : 'openssl not installed',
+}, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'awcerts-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const out = execFileSync('bash', [join(root, 'scripts/gen_test_certs.sh'), dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync('bash', [join(root, 'scripts/gen_test_certs.sh'), dir], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   assert.match(out, /Certs generated/);
   const f = (name: string): string => join(dir, name);
   for (const name of ['ca.pem', 'ca-key.pem', 'broker.pem', 'broker-key.pem', 'client.pem', 'client-key.pem']) {
@@ -53,7 +63,10 @@ test('gen_test_certs.sh output serves TLS and mTLS', { skip: hasOpenssl() ? fals
   }
   // EC P-256 keys; SANs for localhost and 127.0.0.1.
   for (const key of ['ca-key.pem', 'broker-key.pem', 'client-key.pem']) {
-    assert.match(execFileSync('openssl', ['pkey', '-in', f(key), '-noout', '-text'], { encoding: 'utf8' }), /prime256v1|P-256/);
+    assert.match(
+      execFileSync('openssl', ['pkey', '-in', f(key), '-noout', '-text'], { encoding: 'utf8' }),
+      /prime256v1|P-256/,
+    );
   }
   const brokerText = execFileSync('openssl', ['x509', '-in', f('broker.pem'), '-noout', '-text'], { encoding: 'utf8' });
   assert.match(brokerText, /DNS:localhost/);
@@ -93,7 +106,8 @@ test('gen_test_certs.sh output serves TLS and mTLS', { skip: hasOpenssl() ? fals
   const mport = String(mtls.handle.port);
   const mtlsEnv = { AA_PORT: mport, AA_TLS_MODE: 'mtls', AA_HEALTHCHECK_CA: f('ca.pem') };
   assert.equal(
-    (await runProbe({ ...mtlsEnv, AA_HEALTHCHECK_CERT: f('client.pem'), AA_HEALTHCHECK_KEY: f('client-key.pem') })).code,
+    (await runProbe({ ...mtlsEnv, AA_HEALTHCHECK_CERT: f('client.pem'), AA_HEALTHCHECK_KEY: f('client-key.pem') }))
+      .code,
     0,
   );
   const noCert = await runProbe(mtlsEnv);

@@ -13,7 +13,6 @@ import { parseYaml } from './yaml.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (p: string): string => readFileSync(join(root, p), 'utf8');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const yaml = (p: string): any => parseYaml(read(p));
 
 /** Every AA_* variable the broker reads, taken from its configuration code. */
@@ -34,6 +33,7 @@ test('Dockerfile: pinned multi-stage build, non-root runtime, health check, volu
   assert.equal(runtime.name, 'broker', 'the final stage is the compose/release target');
   assert.match(args.get('NODE_VERSION') ?? '', /^20\.\d+\.\d+$/, 'exact Node 20 version');
   assert.match(args.get('ALPINE_VERSION') ?? '', /^\d+\.\d+$/);
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Dockerfile build-argument syntax, checked literally
   for (const s of stages) assert.equal(s.from, 'node:${NODE_VERSION}-alpine${ALPINE_VERSION}');
   const ops = (op: string): string[] => runtime.steps.filter((s) => s.op === op).map((s) => s.args);
 
@@ -71,7 +71,17 @@ test('Dockerfile COPY sources exist and survive .dockerignore; local state never
     }
   }
   for (const p of ['src/main.ts', 'bin/broker', 'package-lock.json']) assert.ok(!dockerIgnored(ignore, p), p);
-  for (const p of ['node_modules/x/index.js', 'dist/main.js', '.git/HEAD', 'data.db', 'data.db.awj', 'signing.key', 'src/x/data.db', 'test/unit/a.test.ts', '.env']) {
+  for (const p of [
+    'node_modules/x/index.js',
+    'dist/main.js',
+    '.git/HEAD',
+    'data.db',
+    'data.db.awj',
+    'signing.key',
+    'src/x/data.db',
+    'test/unit/a.test.ts',
+    '.env',
+  ]) {
     assert.ok(dockerIgnored(ignore, p), `${p} should be outside the build context`);
   }
 });
@@ -102,13 +112,20 @@ test('TLS and mTLS overlays mount the gen_test_certs.sh output under the names i
   assert.match(gen, /DIR="\$\{1:-\/tmp\/agentwrit-certs\}"/);
   const probe = read('scripts/healthcheck.mjs');
   const known = brokerVariables();
-  for (const [file, mode] of [['docker-compose.tls.yml', 'tls'], ['docker-compose.mtls.yml', 'mtls']] as const) {
+  for (const [file, mode] of [
+    ['docker-compose.tls.yml', 'tls'],
+    ['docker-compose.mtls.yml', 'mtls'],
+  ] as const) {
     const b = yaml(file).services.broker;
     assert.equal(b.environment.AA_TLS_MODE, mode);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose interpolation syntax, checked literally
     assert.deepEqual(b.volumes, ['${AA_CERTS_DIR:-/tmp/agentwrit-certs}:/certs:ro']);
     for (const [k, v] of Object.entries(b.environment as Record<string, string>)) {
       // Broker variables, or the probe's own (read by scripts/healthcheck.mjs).
-      assert.ok(known.has(k) || (k.startsWith('AA_HEALTHCHECK_') && probe.includes(k)), `${file}: unknown variable ${k}`);
+      assert.ok(
+        known.has(k) || (k.startsWith('AA_HEALTHCHECK_') && probe.includes(k)),
+        `${file}: unknown variable ${k}`,
+      );
       if (v.startsWith('/certs/')) {
         const name = v.slice('/certs/'.length);
         assert.ok(CERT_FILES.includes(name), `${file}: ${name} is not written by gen_test_certs.sh`);
@@ -124,7 +141,8 @@ test('release workflow: multi-arch build, the documented tags, keyless cosign si
   assert.match(wf, /platforms: linux\/amd64,linux\/arm64/);
   assert.match(wf, /type=raw,value=latest,enable=\{\{is_default_branch\}\}/);
   assert.match(wf, /type=sha,prefix=main-/);
-  for (const p of ['v{{version}}', 'v{{major}}.{{minor}}', 'v{{major}}']) assert.ok(wf.includes(`type=semver,pattern=${p}`), p);
+  for (const p of ['v{{version}}', 'v{{major}}.{{minor}}', 'v{{major}}'])
+    assert.ok(wf.includes(`type=semver,pattern=${p}`), p);
   assert.match(wf, /IMAGE_NAME: \$\{\{ vars\.IMAGE_NAME \|\| 'devonartis\/agentwrit' \}\}/);
   assert.match(wf, /id-token: write/);
   assert.match(wf, /cosign sign --yes "docker\.io\/\$\{IMAGE_NAME\}@\$\{DIGEST\}"/);
@@ -146,6 +164,8 @@ test('YAML files parse with a full YAML parser too, when python3 has PyYAML', (t
   assert.equal(out.status, 0, out.stderr);
   const parsed = JSON.parse(out.stdout) as unknown[];
   // The subset reader used by the other checks agrees with PyYAML on every file it reads.
-  files.forEach((f, i) => assert.deepEqual(parseYaml(read(f)), parsed[i], f));
-  for (const w of parsed.slice(files.length) as Array<Record<string, unknown>>) assert.ok(w.jobs, 'workflow has jobs');
+  files.forEach((f, i) => {
+    assert.deepEqual(parseYaml(read(f)), parsed[i], f);
+  });
+  for (const w of parsed.slice(files.length) as Record<string, unknown>[]) assert.ok(w.jobs, 'workflow has jobs');
 });

@@ -39,7 +39,7 @@ export function readDockerfile(path: string): { args: Map<string, string>; stage
 }
 
 /** `ENV A=1 B=2` pairs (values without spaces, as this Dockerfile writes them). */
-export function envPairs(args: string): Array<[string, string]> {
+export function envPairs(args: string): [string, string][] {
   return args.split(' ').map((kv) => {
     const i = kv.indexOf('=');
     return [kv.slice(0, i), kv.slice(i + 1).replace(/^"(.*)"$/, '$1')];
@@ -58,7 +58,12 @@ export function dockerIgnored(patterns: string[], path: string): boolean {
       '^' +
         pat
           .split('**/')
-          .map((seg) => seg.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]'))
+          .map((seg) =>
+            seg
+              .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+              .replace(/\*/g, '[^/]*')
+              .replace(/\?/g, '[^/]'),
+          )
           .join('(?:.*/)?') +
         '$',
     );

@@ -25,14 +25,22 @@ test('README configuration table lists every AA_* variable the broker reads, wit
   }
   assert.ok(vars.size >= 20);
   const rows = new Map<string, string>();
-  for (const m of readme.matchAll(/^\| `(AA_[A-Z_]+)` \| ([^|]+) \|/gm)) rows.set(m[1] as string, (m[2] as string).trim());
+  for (const m of readme.matchAll(/^\| `(AA_[A-Z_]+)` \| ([^|]+) \|/gm))
+    rows.set(m[1] as string, (m[2] as string).trim());
   for (const v of vars) assert.ok(rows.has(v), `${v} missing from the README configuration table`);
   const { DEFAULTS } = await import('../../src/config/config.js');
   const expect: Record<string, unknown> = {
-    AA_PORT: DEFAULTS.port, AA_BIND_ADDRESS: DEFAULTS.bindAddress, AA_LOG_LEVEL: DEFAULTS.logLevel,
-    AA_TRUST_DOMAIN: DEFAULTS.trustDomain, AA_DEFAULT_TTL: DEFAULTS.defaultTtl, AA_MAX_TTL: DEFAULTS.maxTtl,
-    AA_APP_TOKEN_TTL: DEFAULTS.appTokenTtl, AA_ADMIN_TOKEN_TTL: DEFAULTS.adminTokenTtl, AA_DB_PATH: DEFAULTS.dbPath,
-    AA_SIGNING_KEY_PATH: DEFAULTS.signingKeyPath, AA_TLS_MODE: DEFAULTS.tlsMode,
+    AA_PORT: DEFAULTS.port,
+    AA_BIND_ADDRESS: DEFAULTS.bindAddress,
+    AA_LOG_LEVEL: DEFAULTS.logLevel,
+    AA_TRUST_DOMAIN: DEFAULTS.trustDomain,
+    AA_DEFAULT_TTL: DEFAULTS.defaultTtl,
+    AA_MAX_TTL: DEFAULTS.maxTtl,
+    AA_APP_TOKEN_TTL: DEFAULTS.appTokenTtl,
+    AA_ADMIN_TOKEN_TTL: DEFAULTS.adminTokenTtl,
+    AA_DB_PATH: DEFAULTS.dbPath,
+    AA_SIGNING_KEY_PATH: DEFAULTS.signingKeyPath,
+    AA_TLS_MODE: DEFAULTS.tlsMode,
   };
   for (const [v, d] of Object.entries(expect)) assert.equal(rows.get(v), `\`${String(d)}\``, v);
 });
@@ -45,12 +53,23 @@ test('operator guide lists every agentwrit_* metric', () => {
 });
 
 test('README names every runtime dependency and links the other docs', () => {
-  const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  const pkg = JSON.parse(read('package.json')) as {
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
   for (const d of [...Object.keys(pkg.dependencies), ...Object.keys(pkg.devDependencies)]) {
     assert.ok(readme.includes(`\`${d}\``), `${d} missing from the README dependency section`);
   }
   for (const d of ['@opentelemetry/api', 'tdigest', 'bintrees']) assert.ok(readme.includes(`\`${d}\``), d);
-  for (const doc of ['docs/compatibility.md', 'docs/awrit.md', 'docs/security.md', 'docs/performance.md', 'docs/operator-guide.md', 'docs/api.md', 'docs/openapi.yaml']) {
+  for (const doc of [
+    'docs/compatibility.md',
+    'docs/awrit.md',
+    'docs/security.md',
+    'docs/performance.md',
+    'docs/operator-guide.md',
+    'docs/api.md',
+    'docs/openapi.yaml',
+  ]) {
     assert.ok(readme.includes(`](${doc})`), `README does not link ${doc}`);
   }
 });

@@ -14,12 +14,29 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'
 
 // The route table as the HTTP API contract lists it, the two JWKS routes, the two key routes and the audit archive run.
 const KNOWN_ROUTES = [
-  'GET /v1/challenge', 'POST /v1/register', 'POST /v1/token/validate', 'POST /v1/token/renew',
-  'POST /v1/token/release', 'POST /v1/delegate', 'POST /v1/revoke', 'GET /v1/audit/events', 'POST /v1/admin/auth',
-  'POST /v1/admin/launch-tokens', 'POST /v1/app/launch-tokens', 'POST /v1/admin/apps', 'GET /v1/admin/apps',
-  'GET /v1/admin/apps/{id}', 'PUT /v1/admin/apps/{id}', 'DELETE /v1/admin/apps/{id}', 'POST /v1/app/auth',
-  'GET /v1/health', 'GET /v1/metrics', 'GET /v1/jwks', 'GET /.well-known/jwks.json',
-  'POST /v1/admin/keys/rotate', 'GET /v1/admin/keys',
+  'GET /v1/challenge',
+  'POST /v1/register',
+  'POST /v1/token/validate',
+  'POST /v1/token/renew',
+  'POST /v1/token/release',
+  'POST /v1/delegate',
+  'POST /v1/revoke',
+  'GET /v1/audit/events',
+  'POST /v1/admin/auth',
+  'POST /v1/admin/launch-tokens',
+  'POST /v1/app/launch-tokens',
+  'POST /v1/admin/apps',
+  'GET /v1/admin/apps',
+  'GET /v1/admin/apps/{id}',
+  'PUT /v1/admin/apps/{id}',
+  'DELETE /v1/admin/apps/{id}',
+  'POST /v1/app/auth',
+  'GET /v1/health',
+  'GET /v1/metrics',
+  'GET /v1/jwks',
+  'GET /.well-known/jwks.json',
+  'POST /v1/admin/keys/rotate',
+  'GET /v1/admin/keys',
   'POST /v1/admin/audit/archive',
 ];
 
@@ -38,7 +55,9 @@ test('openapi.yaml is OpenAPI 3.1 with info and unique operation ids', () => {
   assert.equal(spec.openapi, '3.1.0');
   assert.equal(spec.info.version, '2.0.0');
   const ids = new Set<string>();
-  for (const item of Object.values(spec.paths as Record<string, Record<string, { operationId?: string; responses?: object }>>)) {
+  for (const item of Object.values(
+    spec.paths as Record<string, Record<string, { operationId?: string; responses?: object }>>,
+  )) {
     for (const [m, op] of Object.entries(item)) {
       if (!HTTP_METHODS.includes(m)) continue;
       assert.ok(op.operationId, `operationId missing for ${m}`);
@@ -75,7 +94,10 @@ test('every $ref in openapi.yaml resolves', () => {
 // One broker for both checks: starting one costs seconds.
 test('openapi paths and methods are exactly the router table, and a running broker routes each one', async (t) => {
   const b = await startTestBroker(t);
-  const routed = buildRouter(b.handle.services).list().map((r) => `${r.method} ${r.pattern}`).sort();
+  const routed = buildRouter(b.handle.services)
+    .list()
+    .map((r) => `${r.method} ${r.pattern}`)
+    .sort();
   assert.deepEqual(routed, [...KNOWN_ROUTES].sort(), 'router table changed: update docs/openapi.yaml and docs/api.md');
   assert.deepEqual(documented(), routed);
 

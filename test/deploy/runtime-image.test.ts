@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { envPairs, readDockerfile } from './dockerfile.js';
 import { waitForBanner } from '../../scripts/broker-process.mjs';
 import { request } from '../helpers/http.js';
+import { envPairs, readDockerfile } from './dockerfile.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-test('runtime stage: production-only install starts with plain node and passes its HEALTHCHECK', { timeout: 240_000 }, async (t) => {
+test('runtime stage: production-only install starts with plain node and passes its HEALTHCHECK', {
+  timeout: 240_000,
+}, async (t) => {
   const npm = spawnSync('npm', ['--version'], { stdio: 'ignore' });
   if (npm.status !== 0) {
     t.skip('npm not installed');
@@ -61,8 +63,11 @@ test('runtime stage: production-only install starts with plain node and passes i
         // Only the npm step: `npm cache clean` would wipe the host's shared cache.
         const cmd = args.split('&&')[0]!.trim().split(' ');
         const r = await new Promise<{ code: number; out: string }>((resolve) => {
-          execFile('npm', [...cmd.slice(1), '--prefer-offline'], { cwd: host(workdir), env: { ...process.env, ...envNoPath(env) }, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-            resolve({ code: err === null ? 0 : 1, out: stdout + stderr }),
+          execFile(
+            'npm',
+            [...cmd.slice(1), '--prefer-offline'],
+            { cwd: host(workdir), env: { ...process.env, ...envNoPath(env) }, maxBuffer: 1 << 24 },
+            (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, out: stdout + stderr }),
           );
         });
         assert.equal(r.code, 0, `stage ${stage.name}: ${args}\n${r.out}`);
@@ -94,7 +99,11 @@ test('runtime stage: production-only install starts with plain node and passes i
     AA_SIGNING_KEY_PATH: join(data, 'signing.key'),
   };
   assert.equal(entrypoint[0], 'node');
-  const child = spawn(process.execPath, entrypoint.slice(1).map(mapPath), { cwd: data, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, entrypoint.slice(1).map(mapPath), {
+    cwd: data,
+    env: runEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   t.after(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -109,7 +118,10 @@ test('runtime stage: production-only install starts with plain node and passes i
   assert.equal(health.json.status, 'ok');
 
   assert.equal(healthcheck[0], 'node');
-  const probe = spawnSync(process.execPath, healthcheck.slice(1).map(mapPath), { env: { ...runEnv, AA_PORT: String(port) }, encoding: 'utf8' });
+  const probe = spawnSync(process.execPath, healthcheck.slice(1).map(mapPath), {
+    env: { ...runEnv, AA_PORT: String(port) },
+    encoding: 'utf8',
+  });
   assert.equal(probe.status, 0, probe.stderr);
 
   // SIGTERM (docker stop) ends in a clean exit.

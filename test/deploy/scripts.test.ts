@@ -50,7 +50,10 @@ test('stack_down.sh keeps the data volume unless --delete-data is given', () => 
   const src = readFileSync(join(root, 'scripts/stack_down.sh'), 'utf8');
   const downs = src.split('\n').filter((l) => /^\s*docker compose down/.test(l));
   assert.equal(downs.length, 2);
-  assert.ok(downs.some((l) => !/(\s-v\b|--volumes)/.test(l)), 'a plain down without -v/--volumes');
+  assert.ok(
+    downs.some((l) => !/(\s-v\b|--volumes)/.test(l)),
+    'a plain down without -v/--volumes',
+  );
   // Run it against a stub `docker` that records its arguments.
   const bin = mkdtempSync(join(tmpdir(), 'awdocker-'));
   try {
@@ -97,16 +100,22 @@ test('systemd unit carries the required hardening', () => {
   assert.equal(s.get('MemoryDenyWriteExecute'), undefined);
 });
 
-test('systemd unit passes systemd-analyze verify', { skip: which('systemd-analyze') ? false : 'systemd-analyze not installed' }, () => {
+test('systemd unit passes systemd-analyze verify', {
+  skip: which('systemd-analyze') ? false : 'systemd-analyze not installed',
+}, () => {
   // As the installer does: point ExecStart at the node that runs here, since verify checks the binary exists.
   const dir = mkdtempSync(join(tmpdir(), 'awunit-'));
   try {
     const unit = join(dir, 'agentwrit.service');
-    writeFileSync(unit, readFileSync(unitPath, 'utf8').replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${process.execPath} `));
-    const r = spawnSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', env: { ...process.env, SYSTEMD_LOG_LEVEL: 'warning' } });
-    const complaints = (r.stderr + r.stdout)
-      .split('\n')
-      .filter((l) => l.includes('agentwrit.service'));
+    writeFileSync(
+      unit,
+      readFileSync(unitPath, 'utf8').replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${process.execPath} `),
+    );
+    const r = spawnSync('systemd-analyze', ['verify', unit], {
+      encoding: 'utf8',
+      env: { ...process.env, SYSTEMD_LOG_LEVEL: 'warning' },
+    });
+    const complaints = (r.stderr + r.stdout).split('\n').filter((l) => l.includes('agentwrit.service'));
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(complaints, []);
     const sec = spawnSync('systemd-analyze', ['security', '--offline=true', unit], { encoding: 'utf8' });

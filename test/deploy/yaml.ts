@@ -115,12 +115,10 @@ function parseFlow(s: string, pos: number, no: number): [unknown, number] {
       if (s[i] !== ':') throw new YamlSubsetError(`line ${no}: expected ':' in flow mapping`);
       i++;
       while (s[i] === ' ') i++;
-      let v: unknown;
       let j = i;
       while (j < s.length && !',}'.includes(s[j] as string)) j++;
-      v = parseScalar(s.slice(i, j), no);
+      obj[String(item)] = parseScalar(s.slice(i, j), no);
       i = j;
-      obj[String(item)] = v;
     } else {
       out.push(item);
     }

@@ -25,7 +25,11 @@ export interface BrokerProcess {
  * Starts the broker with its database and signing key in `dir` (also its HOME, so no config file of the machine's
  * user is read) on an ephemeral loopback port; `env` adds to or overrides that. PATH is the only variable inherited.
  */
-export function launchBroker(t: Pick<TestContext, 'after'>, dir: string, env: Record<string, string> = {}): BrokerProcess {
+export function launchBroker(
+  t: Pick<TestContext, 'after'>,
+  dir: string,
+  env: Record<string, string> = {},
+): BrokerProcess {
   const child = startBroker({
     PATH: process.env.PATH ?? '',
     HOME: dir,
@@ -37,7 +41,7 @@ export function launchBroker(t: Pick<TestContext, 'after'>, dir: string, env: Re
   // Listening from the start, so a banner printed before started() is called is not missed; a test that expects the
   // process to fail never calls started(), hence the rejection is observed here too.
   const banner = waitForBanner(child).then((b) => `http://${b.address}`);
-  banner.catch(() => {});
+  banner.catch(() => undefined);
   let out = '';
   let err = '';
   let all = '';
@@ -77,7 +81,9 @@ export function brokerCopy(t: Pick<TestContext, 'after'>): string {
   chmodSync(dir, 0o755);
   cpSync(join(ROOT, 'dist'), join(dir, 'dist'), { recursive: true });
   cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
-  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
   // sql.js ships 30 MB of builds for other platforms; the broker loads only the Node wasm build.
   const wanted = (src: string): boolean => !/\/sql\.js\/dist\/./.test(src) || /\/sql-wasm\.(js|wasm)$/.test(src);
   for (const [path, entry] of Object.entries(lock.packages)) {

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import nacl from 'tweetnacl';
-import { startBroker, type BrokerHandle } from '../../src/broker.js';
+import { type BrokerHandle, startBroker } from '../../src/broker.js';
 import { loadConfig } from '../../src/config/config.js';
 import { CryptoPool } from '../../src/crypto/crypto-pool.js';
 import type { Ed25519EngineName } from '../../src/crypto/ed25519-engine.js';
 import { createLogger } from '../../src/observability/log.js';
-import { request, type RequestOptions, type TestResponse } from './http.js';
+import { type RequestOptions, request, type TestResponse } from './http.js';
 
 export const ADMIN_SECRET = 'test-admin-secret-0123456789abcdef';
 
@@ -36,7 +36,12 @@ export interface TestBroker {
   req(path: string, opts?: RequestOptions): Promise<TestResponse>;
   adminToken(): Promise<string>;
   launchToken(body?: Record<string, unknown>): Promise<string>;
-  registerAgent(opts?: { scope?: string[]; launchBody?: Record<string, unknown>; orch?: string; task?: string }): Promise<Agent>;
+  registerAgent(opts?: {
+    scope?: string[];
+    launchBody?: Record<string, unknown>;
+    orch?: string;
+    task?: string;
+  }): Promise<Agent>;
   stop(): Promise<void>;
 }
 
@@ -136,7 +141,8 @@ export async function registerWith(
 }
 
 /** Decodes a JWT's payload without verifying it (tests inspect what the broker issued). */
-export function jwtPayload(token: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function jwtPayload(token: string): Record<string, any> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
   const part = token.split('.')[1] ?? '';
   return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
 }

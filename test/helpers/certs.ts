@@ -32,15 +32,71 @@ export function makePki(name = 'test'): Pki {
   const dir = mkdtempSync(join(tmpdir(), `awb-pki-${name}-`));
   const ec = (file: string): void => ssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file], dir);
   ec('ca-key.pem');
-  ssl(['req', '-x509', '-new', '-key', 'ca-key.pem', '-sha256', '-days', '1', '-subj', `/CN=${name}-ca`, '-out', 'ca.pem'], dir);
+  ssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      'ca-key.pem',
+      '-sha256',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${name}-ca`,
+      '-out',
+      'ca.pem',
+    ],
+    dir,
+  );
   ec('server-key.pem');
   ssl(['req', '-new', '-key', 'server-key.pem', '-subj', '/CN=broker', '-out', 'server.csr'], dir);
   writeFileSync(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  ssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-sha256', '-extfile', 'server.ext', '-out', 'server.pem'], dir);
+  ssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-sha256',
+      '-extfile',
+      'server.ext',
+      '-out',
+      'server.pem',
+    ],
+    dir,
+  );
   ec('client-key.pem');
   ssl(['req', '-new', '-key', 'client-key.pem', '-subj', '/CN=client', '-out', 'client.csr'], dir);
   writeFileSync(join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  ssl(['x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-days', '1', '-sha256', '-extfile', 'client.ext', '-out', 'client.pem'], dir);
+  ssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'client.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca-key.pem',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-sha256',
+      '-extfile',
+      'client.ext',
+      '-out',
+      'client.pem',
+    ],
+    dir,
+  );
   return {
     dir,
     caCert: join(dir, 'ca.pem'),

@@ -28,7 +28,7 @@ export function request(baseUrl: string, path: string, opts: RequestOptions = {}
     headers['Content-Type'] ??= 'application/json';
     headers['Content-Length'] = String(payload.length);
   }
-  if (opts.token !== undefined) headers['Authorization'] = `Bearer ${opts.token}`;
+  if (opts.token !== undefined) headers.Authorization = `Bearer ${opts.token}`;
   const isTls = url.protocol === 'https:';
   const mod = isTls ? https : http;
   return new Promise((resolve, reject) => {

@@ -11,7 +11,15 @@ test('app lifecycle: register app → app auth → launch tokens within and beyo
     body: { name: 'weather-bot', scopes: ['read:weather:*'], token_ttl: 600 },
   });
   assert.equal(created.status, 201, created.text);
-  assert.deepEqual(Object.keys(created.json), ['app_id', 'name', 'client_id', 'client_secret', 'scopes', 'token_ttl', 'status']);
+  assert.deepEqual(Object.keys(created.json), [
+    'app_id',
+    'name',
+    'client_id',
+    'client_secret',
+    'scopes',
+    'token_ttl',
+    'status',
+  ]);
   assert.match(created.json.app_id, /^app-weather-bot-[0-9a-f]{6}$/);
   assert.match(created.json.client_id, /^wb-[0-9a-f]{12}$/);
   assert.match(created.json.client_secret, /^[0-9a-f]{64}$/);
@@ -44,10 +52,16 @@ test('app lifecycle: register app → app auth → launch tokens within and beyo
   assert.equal(beyond.json.detail, 'requested scopes exceed app ceiling; allowed: [read:weather:*]');
 
   // Cross-route: app token on the admin route and admin token on the app route.
-  const cross1 = await b.req('/v1/admin/launch-tokens', { token: appToken, body: { agent_name: 'x', allowed_scope: ['a:b:c'] } });
+  const cross1 = await b.req('/v1/admin/launch-tokens', {
+    token: appToken,
+    body: { agent_name: 'x', allowed_scope: ['a:b:c'] },
+  });
   assert.equal(cross1.status, 403);
   assert.equal(cross1.json.detail, 'token lacks required scope: admin:launch-tokens:*');
-  const cross2 = await b.req('/v1/app/launch-tokens', { token: admin, body: { agent_name: 'x', allowed_scope: ['a:b:c'] } });
+  const cross2 = await b.req('/v1/app/launch-tokens', {
+    token: admin,
+    body: { agent_name: 'x', allowed_scope: ['a:b:c'] },
+  });
   assert.equal(cross2.status, 403);
   assert.equal(cross2.json.error_code, 'insufficient_scope');
 
@@ -62,15 +76,32 @@ test('app lifecycle: register app → app auth → launch tokens within and beyo
   const list = await b.req('/v1/admin/apps', { token: admin });
   assert.equal(list.status, 200);
   assert.equal(list.json.total, 1);
-  assert.deepEqual(Object.keys(list.json.apps[0]), ['app_id', 'name', 'client_id', 'scopes', 'token_ttl', 'status', 'created_at', 'updated_at']);
+  assert.deepEqual(Object.keys(list.json.apps[0]), [
+    'app_id',
+    'name',
+    'client_id',
+    'scopes',
+    'token_ttl',
+    'status',
+    'created_at',
+    'updated_at',
+  ]);
   const got = await b.req(`/v1/admin/apps/${app_id}`, { token: admin });
   assert.equal(got.json.name, 'weather-bot');
-  const badPut = await b.req(`/v1/admin/apps/${app_id}`, { method: 'PUT', token: admin, body: { scopes: ['read:x:*'], token_ttl: 5 } });
+  const badPut = await b.req(`/v1/admin/apps/${app_id}`, {
+    method: 'PUT',
+    token: admin,
+    body: { scopes: ['read:x:*'], token_ttl: 5 },
+  });
   assert.equal(badPut.status, 400);
   assert.equal(badPut.json.error_code, 'invalid_ttl');
   const unchanged = await b.req(`/v1/admin/apps/${app_id}`, { token: admin });
   assert.deepEqual(unchanged.json.scopes, ['read:weather:*']);
-  const put = await b.req(`/v1/admin/apps/${app_id}`, { method: 'PUT', token: admin, body: { scopes: ['read:weather:*', 'read:news:*'], token_ttl: 120 } });
+  const put = await b.req(`/v1/admin/apps/${app_id}`, {
+    method: 'PUT',
+    token: admin,
+    body: { scopes: ['read:weather:*', 'read:news:*'], token_ttl: 120 },
+  });
   assert.equal(put.status, 200, put.text);
   assert.deepEqual(put.json.scopes, ['read:weather:*', 'read:news:*']);
   assert.equal(put.json.token_ttl, 120);
@@ -84,7 +115,10 @@ test('app lifecycle: register app → app auth → launch tokens within and beyo
   assert.equal(del.json.name, 'weather-bot');
   assert.match(del.json.deregistered_at, /Z$/);
   // The deregistered app's token stops working at once, and it can no longer authenticate.
-  const after = await b.req('/v1/app/launch-tokens', { token: appToken, body: { agent_name: 'w3', allowed_scope: ['read:weather:x'] } });
+  const after = await b.req('/v1/app/launch-tokens', {
+    token: appToken,
+    body: { agent_name: 'w3', allowed_scope: ['read:weather:x'] },
+  });
   assert.equal(after.status, 401);
   assert.equal(after.json.detail, 'token verification failed');
   const reauth = await b.req('/v1/app/auth', { body: { client_id, client_secret } });
@@ -97,13 +131,25 @@ test('app lifecycle: register app → app auth → launch tokens within and beyo
 test('app registration validation', async (t) => {
   const b = await startTestBroker(t);
   const admin = await b.adminToken();
-  const cases: Array<[unknown, number, string]> = [
+  const cases: [unknown, number, string][] = [
     [{}, 400, 'name is required'],
     [{ name: 'ok-name' }, 400, 'scopes must not be empty'],
-    [{ name: 'ok-name', scopes: ['a:b:c'], token_ttl: 0 }, 400, 'invalid token TTL: must be between 60 and 86400 seconds, got 0'],
-    [{ name: 'Bad', scopes: ['a:b:c'] }, 400, 'invalid app name: must be lowercase letters, digits, and hyphens (2-64 characters, starting with a letter)'],
+    [
+      { name: 'ok-name', scopes: ['a:b:c'], token_ttl: 0 },
+      400,
+      'invalid token TTL: must be between 60 and 86400 seconds, got 0',
+    ],
+    [
+      { name: 'Bad', scopes: ['a:b:c'] },
+      400,
+      'invalid app name: must be lowercase letters, digits, and hyphens (2-64 characters, starting with a letter)',
+    ],
     [{ name: 'ok-name', scopes: ['a:b'] }, 400, 'invalid scope format: use action:resource:identifier'],
-    [{ name: 'ok-name', scopes: ['a:b:c'], token_ttl: 86401 }, 400, 'invalid token TTL: must be between 60 and 86400 seconds, got 86401'],
+    [
+      { name: 'ok-name', scopes: ['a:b:c'], token_ttl: 86401 },
+      400,
+      'invalid token TTL: must be between 60 and 86400 seconds, got 86401',
+    ],
     [{ name: 'ok-name', scopes: 'a:b:c' }, 400, 'malformed JSON body'],
   ];
   for (const [body, status, detail] of cases) {

@@ -5,15 +5,15 @@
  * the archives + database exactly once, with the chain intact.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listSegments, readSegment } from '../../src/services/audit-segments.js';
+import { awrit } from '../cli/awrit.js';
 import { ADMIN_SECRET } from '../helpers/broker.js';
 import { request } from '../helpers/http.js';
-import { awrit } from '../cli/awrit.js';
 
 const MAIN = new URL('../../dist/main.js', import.meta.url).pathname;
 
@@ -24,7 +24,10 @@ interface Proc {
 }
 
 function launch(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
@@ -47,7 +50,11 @@ async function urlOf(p: Proc): Promise<string> {
 }
 
 const lines = (path: string): string[] =>
-  existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
+  existsSync(path)
+    ? readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+    : [];
 
 test('kill -9 at random instants: log files and archives hold every event exactly once', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'awb-trailkill-'));
@@ -55,14 +62,20 @@ test('kill -9 at random instants: log files and archives hold every event exactl
   const log = join(dir, 'audit.jsonl');
   const archive = join(dir, 'archive');
   const env = {
-    AA_ADMIN_SECRET: ADMIN_SECRET, AA_PORT: '0', AA_DB_PATH: join(dir, 'data.db'), AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
-    AA_AUDIT_LOG_PATH: log, AA_AUDIT_RETENTION: '1s', AA_AUDIT_ARCHIVE_DIR: archive,
+    AA_ADMIN_SECRET: ADMIN_SECRET,
+    AA_PORT: '0',
+    AA_DB_PATH: join(dir, 'data.db'),
+    AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
+    AA_AUDIT_LOG_PATH: log,
+    AA_AUDIT_RETENTION: '1s',
+    AA_AUDIT_ARCHIVE_DIR: archive,
   };
   const rotated: string[] = [];
   for (let round = 0; round < 3; round++) {
     const p = launch(env);
     const url = await urlOf(p);
-    const admin = (await request(url, '/v1/admin/auth', { body: { secret: ADMIN_SECRET } })).json.access_token as string;
+    const admin = (await request(url, '/v1/admin/auth', { body: { secret: ADMIN_SECRET } })).json
+      .access_token as string;
     let stop = false;
     const loop = async (call: (i: number) => Promise<unknown>): Promise<void> => {
       for (let i = 0; !stop; i++) {
@@ -75,7 +88,12 @@ test('kill -9 at random instants: log files and archives hold every event exactl
     };
     const traffic = [
       ...Array.from({ length: 4 }, (_, w) =>
-        loop((i) => request(url, '/v1/admin/launch-tokens', { token: admin, body: { agent_name: `r${round}w${w}i${i}`, allowed_scope: ['a:b:c'] } })),
+        loop((i) =>
+          request(url, '/v1/admin/launch-tokens', {
+            token: admin,
+            body: { agent_name: `r${round}w${w}i${i}`, allowed_scope: ['a:b:c'] },
+          }),
+        ),
       ),
       loop(() => request(url, '/v1/admin/audit/archive', { method: 'POST', token: admin })),
     ];
@@ -102,7 +120,9 @@ test('kill -9 at random instants: log files and archives hold every event exactl
   const p = launch(env);
   t.after(() => p.child.kill('SIGKILL'));
   const url = await urlOf(p);
-  const verify = await awrit(['audit', 'verify', '--archive', archive, '--json'], { env: { AACTL_BROKER_URL: url, AACTL_ADMIN_SECRET: ADMIN_SECRET } });
+  const verify = await awrit(['audit', 'verify', '--archive', archive, '--json'], {
+    env: { AACTL_BROKER_URL: url, AACTL_ADMIN_SECRET: ADMIN_SECRET },
+  });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   const report = JSON.parse(verify.stdout);
   assert.ok(report.archived > 0 && report.database > 0, verify.stdout);
@@ -117,7 +137,8 @@ test('kill -9 at random instants: log files and archives hold every event exactl
   assert.equal(await p.exited, 0);
 
   const archived: string[] = [];
-  for (const s of await listSegments(archive)) for (const l of await readSegment(s.path)) archived.push((l as { id: string }).id);
+  for (const s of await listSegments(archive))
+    for (const l of await readSegment(s.path)) archived.push((l as { id: string }).id);
   const head = Number(inDb.at(-1)!.slice(4));
   const expected = Array.from({ length: head }, (_, i) => `evt-${String(i + 1).padStart(6, '0')}`);
   assert.deepEqual([...archived, ...inDb], expected, 'archives + database: each event exactly once');

@@ -4,15 +4,26 @@
  * middle of an archive run, and a JSONL audit log whose disk fails and recovers.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { listSegments, readSegment, writeSegment } from '../../src/services/audit-segments.js';
 import { openStore } from '../../src/store/index.js';
-import { ADMIN_SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { awrit } from '../cli/awrit.js';
+import { ADMIN_SECRET, startTestBroker, type TestBroker } from '../helpers/broker.js';
 
 const HOUR = 3_600_000;
 
@@ -30,7 +41,10 @@ const trailEnv = (dir: string): Record<string, string> => ({
 
 /** The ids in a JSONL file, in file order. */
 const logIds = (path: string): string[] =>
-  readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { id: string }).id);
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => (JSON.parse(l) as { id: string }).id);
 
 const seqs = (n: number): string[] => Array.from({ length: n }, (_, i) => `evt-${String(i + 1).padStart(6, '0')}`);
 
@@ -41,7 +55,8 @@ async function dbIds(b: TestBroker): Promise<{ ids: string[]; json: Record<strin
 
 async function archivedIds(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const s of await listSegments(dir)) for (const l of await readSegment(s.path)) out.push((l as { id: string }).id);
+  for (const s of await listSegments(dir))
+    for (const l of await readSegment(s.path)) out.push((l as { id: string }).id);
   return out;
 }
 
@@ -76,7 +91,7 @@ test('retention by age: segments, anchor, health, query and verification end to 
   }
   const segments = await listSegments(archive);
   assert.equal(segments.length, 3);
-  segments.forEach((s, i) => i > 0 && assert.equal(s.first, (segments[i - 1]?.last ?? 0) + 1));
+  for (const [i, s] of segments.entries()) if (i > 0) assert.equal(s.first, (segments[i - 1]?.last ?? 0) + 1);
   const anchorSeq = segments[2]!.last;
 
   const { ids, json } = await dbIds(b);
@@ -95,9 +110,19 @@ test('retention by age: segments, anchor, health, query and verification end to 
     awrit(['audit', 'verify', '--archive', archive], { env }),
   ]);
   assert.equal(dbOnly.code, 0, dbOnly.stderr);
-  assert.match(dbOnly.stdout, new RegExp(`^verified \\d+ events in the database from the archive anchor ${anchor.id} \\(earlier events are archived`));
+  assert.match(
+    dbOnly.stdout,
+    new RegExp(
+      `^verified \\d+ events in the database from the archive anchor ${anchor.id} \\(earlier events are archived`,
+    ),
+  );
   assert.equal(whole.code, 0, whole.stderr);
-  assert.match(whole.stdout, new RegExp(`^verified \\d+ events from the genesis \\(${anchorSeq} in 3 archive segments, \\d+ in the database\\); chain intact`));
+  assert.match(
+    whole.stdout,
+    new RegExp(
+      `^verified \\d+ events from the genesis \\(${anchorSeq} in 3 archive segments, \\d+ in the database\\); chain intact`,
+    ),
+  );
 
   // Tampering: an edited line, a missing segment, two segments swapped.
   const copy = (name: string): string => {
@@ -107,7 +132,9 @@ test('retention by age: segments, anchor, health, query and verification end to 
   };
   const edited = copy('edited');
   const mid = segments[1]!;
-  const lines = gunzipSync(readFileSync(join(edited, mid.name))).toString('utf8').split('\n');
+  const lines = gunzipSync(readFileSync(join(edited, mid.name)))
+    .toString('utf8')
+    .split('\n');
   lines[1] = lines[1]!.replace(/"detail":"[^"]*"/, '"detail":"nothing happened"');
   writeFileSync(join(edited, mid.name), gzipSync(lines.join('\n')));
   const missing = copy('missing');
@@ -123,9 +150,17 @@ test('retention by age: segments, anchor, health, query and verification end to 
   ]);
   assert.equal(e.code, 1, e.stdout);
   const ej = JSON.parse(e.stdout);
-  assert.deepEqual([ej.intact, ej.field, ej.broken_at, ej.where], [false, 'hash', `evt-${String(mid.first + 1).padStart(6, '0')}`, `archive segment ${mid.name}, line 2`]);
+  assert.deepEqual(
+    [ej.intact, ej.field, ej.broken_at, ej.where],
+    [false, 'hash', `evt-${String(mid.first + 1).padStart(6, '0')}`, `archive segment ${mid.name}, line 2`],
+  );
   assert.equal(m.code, 1);
-  assert.match(m.stdout, new RegExp(`^chain broken at evt-${String(segments[2]!.first).padStart(6, '0')}: expected event evt-${String(mid.first).padStart(6, '0')} here`));
+  assert.match(
+    m.stdout,
+    new RegExp(
+      `^chain broken at evt-${String(segments[2]!.first).padStart(6, '0')}: expected event evt-${String(mid.first).padStart(6, '0')} here`,
+    ),
+  );
   assert.equal(s.code, 1);
   assert.match(s.stdout, /^chain broken at evt-\d+: expected event evt-000001 here .*\[archive segment /);
 
@@ -137,7 +172,10 @@ test('retention by age: segments, anchor, health, query and verification end to 
   // A line torn by a crash is cut off at the next start and written again whole.
   writeFileSync(join(dir, 'audit.jsonl'), `${readFileSync(join(dir, 'audit.jsonl'), 'utf8')}{"id":"evt-0`);
   const b2 = await startTestBroker(t, { dir, keepDir: true, env: trailEnv(dir), clock: () => now });
-  assert.ok(b2.logs.some((l) => l.includes('audit log ended with a partial line')), b2.logs.join('\n'));
+  assert.ok(
+    b2.logs.some((l) => l.includes('audit log ended with a partial line')),
+    b2.logs.join('\n'),
+  );
   const after = await dbIds(b2);
   const last = (await listSegments(archive)).at(-1)!;
   assert.equal(after.ids[0], `evt-${String(last.last + 1).padStart(6, '0')}`);
@@ -170,10 +208,15 @@ test('a restart in the middle of an archive run loses and duplicates nothing', a
 
   // A segment that does not hold those rows is refused, and nothing is deleted.
   const good = readFileSync(seg.path);
-  const forged = gunzipSync(good).toString('utf8').replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'0'.repeat(64)}"`);
+  const forged = gunzipSync(good)
+    .toString('utf8')
+    .replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'0'.repeat(64)}"`);
   writeFileSync(seg.path, gzipSync(forged));
   const refused = await startTestBroker(t, { dir, keepDir: true, env: trailEnv(dir) });
-  assert.ok(refused.logs.some((l) => l.includes('audit archive check failed') && l.includes('does not match the database')), refused.logs.join('\n'));
+  assert.ok(
+    refused.logs.some((l) => l.includes('audit archive check failed') && l.includes('does not match the database')),
+    refused.logs.join('\n'),
+  );
   assert.equal((await dbIds(refused)).ids[0], 'evt-000001');
   const run = await refused.req('/v1/admin/audit/archive', { method: 'POST', token: await refused.adminToken() });
   assert.equal(run.status, 500);
@@ -181,12 +224,17 @@ test('a restart in the middle of an archive run loses and duplicates nothing', a
 
   writeFileSync(seg.path, good);
   const b2 = await startTestBroker(t, { dir, keepDir: true, env: trailEnv(dir) });
-  assert.ok(b2.logs.some((l) => l.includes('completed an interrupted audit archive run')), b2.logs.join('\n'));
+  assert.ok(
+    b2.logs.some((l) => l.includes('completed an interrupted audit archive run')),
+    b2.logs.join('\n'),
+  );
   assert.deepEqual(readdirSync(archive), [seg.name], 'the temp file is gone');
   const { ids, json } = await dbIds(b2);
   assert.equal((json.archived_through as { id: string }).id, 'evt-000005');
   assert.deepEqual([...(await archivedIds(archive)), ...ids], seqs(Number(ids.at(-1)!.slice(4))));
-  const v = await awrit(['audit', 'verify', '--archive', archive], { env: { AACTL_BROKER_URL: b2.url, AACTL_ADMIN_SECRET: ADMIN_SECRET } });
+  const v = await awrit(['audit', 'verify', '--archive', archive], {
+    env: { AACTL_BROKER_URL: b2.url, AACTL_ADMIN_SECRET: ADMIN_SECRET },
+  });
   assert.equal(v.code, 0, v.stdout);
 });
 
@@ -210,7 +258,10 @@ test('a failing audit log file: requests succeed, health and metrics say so, the
   const health = await b.req('/v1/health');
   assert.equal(health.status, 200);
   assert.equal(health.json.audit_log, 'failing');
-  assert.ok(b.logs.some((l) => l.includes('audit log write failed') && l.includes('ENOSPC')), b.logs.join('\n'));
+  assert.ok(
+    b.logs.some((l) => l.includes('audit log write failed') && l.includes('ENOSPC')),
+    b.logs.join('\n'),
+  );
   const metrics = (await b.req('/v1/metrics')).text;
   assert.match(metrics, /^agentwrit_audit_log_write_errors_total [1-9]\d*$/m);
 

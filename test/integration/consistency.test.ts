@@ -12,7 +12,8 @@ import { jwtPayload, registerWith, startTestBroker } from '../helpers/broker.js'
 test('an app login racing a deregistration does not bring the app back', async (t) => {
   const b = await startTestBroker(t);
   const admin = await b.adminToken();
-  const created = (await b.req('/v1/admin/apps', { token: admin, body: { name: 'legacy-app', scopes: ['read:x:*'] } })).json;
+  const created = (await b.req('/v1/admin/apps', { token: admin, body: { name: 'legacy-app', scopes: ['read:x:*'] } }))
+    .json;
   // As imported from a Go database: a bcrypt hash, whose check takes long enough for the race.
   const s = b.handle.services;
   const app = s.apps.get(created.app_id);
@@ -25,7 +26,9 @@ test('an app login racing a deregistration does not bring the app back', async (
   await login;
   const after = await b.req(`/v1/admin/apps/${created.app_id}`, { token: admin });
   assert.equal(after.json.status, 'inactive');
-  const again = await b.req('/v1/app/auth', { body: { client_id: created.client_id, client_secret: created.client_secret } });
+  const again = await b.req('/v1/app/auth', {
+    body: { client_id: created.client_id, client_secret: created.client_secret },
+  });
   assert.equal(again.status, 401);
 });
 
@@ -43,7 +46,10 @@ test('renewing a delegated token never extends it past the delegator', async (t)
   const b = await startTestBroker(t);
   const a = await b.registerAgent({ scope: ['read:data:*'], launchBody: { max_ttl: 120 } });
   const target = await b.registerAgent({ scope: ['read:data:*'] });
-  const d = await b.req('/v1/delegate', { token: a.token, body: { delegate_to: target.agentId, scope: ['read:data:x'], ttl: 3600 } });
+  const d = await b.req('/v1/delegate', {
+    token: a.token,
+    body: { delegate_to: target.agentId, scope: ['read:data:x'], ttl: 3600 },
+  });
   assert.equal(d.status, 200);
   const delegatedExp = jwtPayload(d.json.access_token).exp as number;
   assert.ok(delegatedExp <= (jwtPayload(a.token).exp as number));
@@ -56,7 +62,7 @@ test('renewing a delegated token never extends it past the delegator', async (t)
   }
 });
 
-test('explicit token revocations never expire; a deregistered app\'s launch tokens stop working', async (t) => {
+test("explicit token revocations never expire; a deregistered app's launch tokens stop working", async (t) => {
   const b = await startTestBroker(t);
   const admin = await b.adminToken();
   const agent = await b.registerAgent();
@@ -65,9 +71,14 @@ test('explicit token revocations never expire; a deregistered app\'s launch toke
   assert.ok(row);
   assert.equal(row.expires_at, null);
 
-  const app = (await b.req('/v1/admin/apps', { token: admin, body: { name: 'short-lived', scopes: ['read:x:*'] } })).json;
-  const appToken = (await b.req('/v1/app/auth', { body: { client_id: app.client_id, client_secret: app.client_secret } })).json.access_token;
-  const lt = (await b.req('/v1/app/launch-tokens', { token: appToken, body: { agent_name: 'a', allowed_scope: ['read:x:1'] } })).json.launch_token;
+  const app = (await b.req('/v1/admin/apps', { token: admin, body: { name: 'short-lived', scopes: ['read:x:*'] } }))
+    .json;
+  const appToken = (
+    await b.req('/v1/app/auth', { body: { client_id: app.client_id, client_secret: app.client_secret } })
+  ).json.access_token;
+  const lt = (
+    await b.req('/v1/app/launch-tokens', { token: appToken, body: { agent_name: 'a', allowed_scope: ['read:x:1'] } })
+  ).json.launch_token;
   await b.req(`/v1/admin/apps/${app.app_id}`, { method: 'DELETE', token: admin });
   await assert.rejects(registerWith(b, lt, { scope: ['read:x:1'] }), /issuing app is deregistered/);
 });

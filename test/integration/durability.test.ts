@@ -5,7 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -31,13 +42,16 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
     // The kill lands at a random point of the write stream, 8-23 acknowledged writes into the round, with the other
     // writers' requests in flight: the same test on a fast machine and on a busy one.
     const killAt = acknowledged.length + 8 + Math.floor(Math.random() * 16);
-    let reached = (): void => {};
+    let reached = (): void => undefined;
     const killPoint = new Promise<void>((resolve) => (reached = resolve));
     const writer = async (w: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
         const name = `r${round}-w${w}-${i}`;
         try {
-          const r = await request(url, '/v1/admin/launch-tokens', { token: admin, body: { agent_name: name, allowed_scope: ['a:b:c'] } });
+          const r = await request(url, '/v1/admin/launch-tokens', {
+            token: admin,
+            body: { agent_name: name, allowed_scope: ['a:b:c'] },
+          });
           if (r.status === 201) acknowledged.push(name);
           if (acknowledged.length >= killAt) reached();
         } catch {
@@ -62,7 +76,9 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
   const admin = await adminToken(url);
   const seen = new Set<string>();
   for (let offset = 0; ; offset += 1000) {
-    const page = await request(url, `/v1/audit/events?event_type=launch_token_issued&limit=1000&offset=${offset}`, { token: admin });
+    const page = await request(url, `/v1/audit/events?event_type=launch_token_issued&limit=1000&offset=${offset}`, {
+      token: admin,
+    });
     for (const e of page.json.events as Array<{ detail: string }>) seen.add(/agent=(\S+)/.exec(e.detail)?.[1] ?? '');
     if (offset + 1000 >= page.json.total) break;
   }
@@ -71,7 +87,7 @@ test('kill -9 at random instants never loses an acknowledged write', async (t) =
   // The chain is intact across the crashes.
   const all = await request(url, '/v1/audit/events?limit=1000', { token: admin });
   const events = all.json.events as Array<{ id: string; hash: string; prev_hash: string }>;
-  events.forEach((e, i) => i > 0 && assert.equal(e.prev_hash, events[i - 1]?.hash, e.id));
+  for (const [i, e] of events.entries()) if (i > 0) assert.equal(e.prev_hash, events[i - 1]?.hash, e.id);
 });
 
 test('a corrupt journal record followed by good ones refuses to start; a torn tail is recovered', async (t) => {
@@ -81,7 +97,10 @@ test('a corrupt journal record followed by good ones refuses to start; a torn ta
   const url = await p.started();
   const admin = await adminToken(url);
   for (let i = 0; i < 5; i++) {
-    await request(url, '/v1/admin/launch-tokens', { token: admin, body: { agent_name: `a${i}`, allowed_scope: ['a:b:c'] } });
+    await request(url, '/v1/admin/launch-tokens', {
+      token: admin,
+      body: { agent_name: `a${i}`, allowed_scope: ['a:b:c'] },
+    });
   }
   p.child.kill('SIGKILL');
   await p.exited;
@@ -134,7 +153,10 @@ test('a full disk fails writes with 500 and health 503, and both recover when sp
   }
   let failed;
   for (let i = 0; i < 200; i++) {
-    failed = await b.req('/v1/admin/launch-tokens', { token: admin, body: { agent_name: `x${'y'.repeat(2000)}${i}`, allowed_scope: ['a:b:c'] } });
+    failed = await b.req('/v1/admin/launch-tokens', {
+      token: admin,
+      body: { agent_name: `x${'y'.repeat(2000)}${i}`, allowed_scope: ['a:b:c'] },
+    });
     if (failed.status !== 201) break;
   }
   assert.equal(failed?.status, 500, failed?.text);
@@ -152,6 +174,9 @@ test('a full disk fails writes with 500 and health 503, and both recover when sp
     healthy = (await b.req('/v1/health')).status === 200;
   }
   assert.ok(healthy, 'health recovers after space returns');
-  const ok = await b.req('/v1/admin/launch-tokens', { token: admin, body: { agent_name: 'after', allowed_scope: ['a:b:c'] } });
+  const ok = await b.req('/v1/admin/launch-tokens', {
+    token: admin,
+    body: { agent_name: 'after', allowed_scope: ['a:b:c'] },
+  });
   assert.equal(ok.status, 201);
 });

@@ -15,7 +15,7 @@ function problem(r: TestResponse, status: number, code: string, detail: string |
   assert.equal(r.json.request_id, r.headers['x-request-id']);
 }
 
-async function events(b: TestBroker, type: string): Promise<Array<Record<string, unknown>>> {
+async function events(b: TestBroker, type: string): Promise<Record<string, unknown>[]> {
   const admin = await b.adminToken();
   const r = await b.req(`/v1/audit/events?event_type=${type}&limit=1000`, { token: admin });
   return r.json.events;
@@ -24,31 +24,81 @@ async function events(b: TestBroker, type: string): Promise<Array<Record<string,
 test('bearer guard failures are generic and audited', async (t) => {
   const b = await startTestBroker(t);
   problem(await b.req('/v1/token/renew', { method: 'POST' }), 401, 'unauthorized', 'missing authorization header');
-  problem(await b.req('/v1/token/renew', { method: 'POST', headers: { Authorization: 'Basic abc' } }), 401, 'unauthorized', 'invalid authorization scheme');
-  problem(await b.req('/v1/token/renew', { method: 'POST', headers: { Authorization: 'bearer abc' } }), 401, 'unauthorized', 'invalid authorization scheme');
-  problem(await b.req('/v1/token/renew', { method: 'POST', token: 'garbage' }), 401, 'unauthorized', 'token verification failed');
+  problem(
+    await b.req('/v1/token/renew', { method: 'POST', headers: { Authorization: 'Basic abc' } }),
+    401,
+    'unauthorized',
+    'invalid authorization scheme',
+  );
+  problem(
+    await b.req('/v1/token/renew', { method: 'POST', headers: { Authorization: 'bearer abc' } }),
+    401,
+    'unauthorized',
+    'invalid authorization scheme',
+  );
+  problem(
+    await b.req('/v1/token/renew', { method: 'POST', token: 'garbage' }),
+    401,
+    'unauthorized',
+    'token verification failed',
+  );
   const admin = await b.adminToken();
   const [h, p, s] = admin.split('.') as [string, string, string];
   const payload = jwtPayload(admin);
   const forged = Buffer.from(JSON.stringify({ ...payload, scope: [...payload.scope, 'x:y:z'] })).toString('base64url');
-  problem(await b.req('/v1/audit/events', { token: `${h}.${forged}.${s}` }), 401, 'unauthorized', 'token verification failed');
+  problem(
+    await b.req('/v1/audit/events', { token: `${h}.${forged}.${s}` }),
+    401,
+    'unauthorized',
+    'token verification failed',
+  );
   problem(await b.req('/v1/audit/events', { token: `${h}.${p}.` }), 401, 'unauthorized', 'token verification failed');
   problem(await b.req('/v1/audit/events', { token: `${h}.${p}` }), 401, 'unauthorized', 'token verification failed');
   // An agent token lacks admin scopes.
   const agent = await b.registerAgent();
-  problem(await b.req('/v1/revoke', { token: agent.token, body: { level: 'token', target: 'x' } }), 403, 'insufficient_scope', 'token lacks required scope: admin:revoke:*');
-  problem(await b.req('/v1/audit/events', { token: agent.token }), 403, 'insufficient_scope', 'token lacks required scope: admin:audit:*');
+  problem(
+    await b.req('/v1/revoke', { token: agent.token, body: { level: 'token', target: 'x' } }),
+    403,
+    'insufficient_scope',
+    'token lacks required scope: admin:revoke:*',
+  );
+  problem(
+    await b.req('/v1/audit/events', { token: agent.token }),
+    403,
+    'insufficient_scope',
+    'token lacks required scope: admin:audit:*',
+  );
 
   const failed = await events(b, 'token_auth_failed');
-  assert.ok(failed.some((e) => e.detail === 'missing authorization header | path=/v1/token/renew' && e.resource === '/v1/token/renew' && e.outcome === 'denied'));
-  assert.ok(failed.some((e) => e.detail === 'token verification failed: signature verification failed | path=/v1/audit/events'));
+  assert.ok(
+    failed.some(
+      (e) =>
+        e.detail === 'missing authorization header | path=/v1/token/renew' &&
+        e.resource === '/v1/token/renew' &&
+        e.outcome === 'denied',
+    ),
+  );
+  assert.ok(
+    failed.some((e) => e.detail === 'token verification failed: signature verification failed | path=/v1/audit/events'),
+  );
   assert.ok(failed.some((e) => e.detail === 'token verification failed: invalid token format | path=/v1/audit/events'));
   const sv = await events(b, 'scope_violation');
-  assert.ok(sv.some((e) => e.detail === 'scope_violation | required=admin:revoke:* | actual=read:data:* | path=/v1/revoke' && e.agent_id === agent.agentId));
+  assert.ok(
+    sv.some(
+      (e) =>
+        e.detail === 'scope_violation | required=admin:revoke:* | actual=read:data:* | path=/v1/revoke' &&
+        e.agent_id === agent.agentId,
+    ),
+  );
 
   // A revoked token: 401 with the generic text, audited as token_revoked_access with its identity.
   await b.req('/v1/revoke', { token: admin, body: { level: 'token', target: jwtPayload(agent.token).jti } });
-  problem(await b.req('/v1/token/renew', { method: 'POST', token: agent.token }), 401, 'unauthorized', 'token verification failed');
+  problem(
+    await b.req('/v1/token/renew', { method: 'POST', token: agent.token }),
+    401,
+    'unauthorized',
+    'token verification failed',
+  );
   const ra = await events(b, 'token_revoked_access');
   assert.equal(ra.length, 1);
   assert.equal(ra[0]?.agent_id, agent.agentId);
@@ -102,18 +152,58 @@ test('register error paths consume nothing until the inputs are good', async (t)
   for (const f of ['launch_token', 'nonce', 'public_key', 'signature', 'orch_id', 'task_id', 'requested_scope']) {
     problem(await reg({ ...good, [f]: undefined }), 400, 'invalid_request', `missing required field: ${f}`);
   }
-  problem(await reg({ ...good, requested_scope: [] }), 400, 'invalid_request', 'missing required field: requested_scope');
+  problem(
+    await reg({ ...good, requested_scope: [] }),
+    400,
+    'invalid_request',
+    'missing required field: requested_scope',
+  );
   for (const bad of ['a/b', '..', '.', '%2F', 'ü', 'x'.repeat(129)]) {
     problem(await reg({ ...good, orch_id: bad }), 400, 'invalid_request', /^invalid orch_id/);
   }
   problem(await reg({ ...good, task_id: 'a b' }), 400, 'invalid_request', /^invalid task_id/);
-  problem(await reg({ ...good, launch_token: 'f'.repeat(64) }), 401, 'unauthorized', 'launch token: launch token not found');
-  problem(await reg({ ...good, requested_scope: ['write:data:x'] }), 403, 'scope_violation', 'requested scope exceeds allowed scope');
-  problem(await reg({ ...good, public_key: 'not base64!' }), 401, 'unauthorized', 'invalid Ed25519 public key: base64 decode failed');
-  problem(await reg({ ...good, public_key: Buffer.from(keys.publicKey).toString('base64url') }), 401, 'unauthorized', /^invalid Ed25519 public key/);
-  problem(await reg({ ...good, public_key: Buffer.alloc(31).toString('base64') }), 401, 'unauthorized', 'invalid Ed25519 public key: wrong key size');
-  problem(await reg({ ...good, public_key: Buffer.alloc(32).toString('base64') }), 401, 'unauthorized', 'invalid Ed25519 public key: weak key');
-  problem(await reg({ ...good, signature: '***' }), 401, 'unauthorized', 'nonce signature verification failed: base64 decode failed');
+  problem(
+    await reg({ ...good, launch_token: 'f'.repeat(64) }),
+    401,
+    'unauthorized',
+    'launch token: launch token not found',
+  );
+  problem(
+    await reg({ ...good, requested_scope: ['write:data:x'] }),
+    403,
+    'scope_violation',
+    'requested scope exceeds allowed scope',
+  );
+  problem(
+    await reg({ ...good, public_key: 'not base64!' }),
+    401,
+    'unauthorized',
+    'invalid Ed25519 public key: base64 decode failed',
+  );
+  problem(
+    await reg({ ...good, public_key: Buffer.from(keys.publicKey).toString('base64url') }),
+    401,
+    'unauthorized',
+    /^invalid Ed25519 public key/,
+  );
+  problem(
+    await reg({ ...good, public_key: Buffer.alloc(31).toString('base64') }),
+    401,
+    'unauthorized',
+    'invalid Ed25519 public key: wrong key size',
+  );
+  problem(
+    await reg({ ...good, public_key: Buffer.alloc(32).toString('base64') }),
+    401,
+    'unauthorized',
+    'invalid Ed25519 public key: weak key',
+  );
+  problem(
+    await reg({ ...good, signature: '***' }),
+    401,
+    'unauthorized',
+    'nonce signature verification failed: base64 decode failed',
+  );
   problem(await reg({ ...good, nonce: 'ab'.repeat(32) }), 401, 'unauthorized', 'nonce: nonce not found or expired');
   // A signature over the hex text (not the decoded bytes) fails — and burns the nonce.
   const hexSig = Buffer.from(nacl.sign.detached(Buffer.from(nonce, 'utf8'), keys.secretKey)).toString('base64');
@@ -144,9 +234,24 @@ test('delegate, revoke, audit query and launch token input errors', async (t) =>
   const d = (token: string, body: unknown): Promise<TestResponse> => b.req('/v1/delegate', { token, body });
   problem(await d(a.token, {}), 400, 'invalid_request', 'missing required field: delegate_to');
   problem(await d(a.token, { delegate_to: a.agentId }), 400, 'invalid_request', 'missing required field: scope');
-  problem(await d(a.token, { delegate_to: a.agentId, scope: ['read:data:x'], ttl: 'x' }), 400, 'invalid_request', 'malformed JSON body');
-  problem(await d(admin, { delegate_to: a.agentId, scope: ['admin:revoke:*'] }), 403, 'forbidden', 'only agent tokens may delegate');
-  problem(await d(a.token, { delegate_to: 'spiffe://agentwrit.local/agent/x/y/z', scope: ['read:data:x'] }), 404, 'not_found', 'delegate agent not found');
+  problem(
+    await d(a.token, { delegate_to: a.agentId, scope: ['read:data:x'], ttl: 'x' }),
+    400,
+    'invalid_request',
+    'malformed JSON body',
+  );
+  problem(
+    await d(admin, { delegate_to: a.agentId, scope: ['admin:revoke:*'] }),
+    403,
+    'forbidden',
+    'only agent tokens may delegate',
+  );
+  problem(
+    await d(a.token, { delegate_to: 'spiffe://agentwrit.local/agent/x/y/z', scope: ['read:data:x'] }),
+    404,
+    'not_found',
+    'delegate agent not found',
+  );
   // Depth limit: five hops allowed, the sixth refused. A delegated token never outlives its delegator.
   let token = a.token;
   for (let i = 0; i < 5; i++) {
@@ -155,7 +260,12 @@ test('delegate, revoke, audit query and launch token input errors', async (t) =>
     assert.ok(jwtPayload(r.json.access_token).exp <= jwtPayload(a.token).exp);
     token = r.json.access_token;
   }
-  problem(await d(token, { delegate_to: a.agentId, scope: ['read:data:*'] }), 403, 'scope_violation', 'delegation depth limit exceeded');
+  problem(
+    await d(token, { delegate_to: a.agentId, scope: ['read:data:*'] }),
+    403,
+    'scope_violation',
+    'delegation depth limit exceeded',
+  );
 
   const rv = (body: unknown): Promise<TestResponse> => b.req('/v1/revoke', { token: admin, body });
   problem(await rv({ level: 'token' }), 400, 'invalid_request', 'level and target are required');
@@ -188,7 +298,12 @@ test('delegate, revoke, audit query and launch token input errors', async (t) =>
 test('admin auth: input errors, wrong secret, rate limit', async (t) => {
   const b = await startTestBroker(t);
   const auth = (body: unknown): Promise<TestResponse> => b.req('/v1/admin/auth', { body });
-  problem(await auth({ client_id: 'x', client_secret: 'y' }), 400, 'invalid_request', 'Admin auth format changed. Use {"secret": "..."} instead of client_id/client_secret');
+  problem(
+    await auth({ client_id: 'x', client_secret: 'y' }),
+    400,
+    'invalid_request',
+    'Admin auth format changed. Use {"secret": "..."} instead of client_id/client_secret',
+  );
   problem(await auth('{"secret":"x"} junk'), 400, 'invalid_request', 'malformed JSON body');
   problem(await auth({}), 400, 'invalid_request', 'secret is required');
   problem(await auth({ secret: 'wrong' }), 401, 'unauthorized', 'invalid credentials');

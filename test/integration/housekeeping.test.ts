@@ -1,8 +1,8 @@
 /** Housekeeping really prunes, and floods of identical denials are folded into one audit row. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startTestBroker } from '../helpers/broker.js';
 import { RepeatAggregator } from '../../src/services/repeat-aggregator.js';
+import { startTestBroker } from '../helpers/broker.js';
 
 test('housekeeping prunes expired launch tokens, revocations and agents and logs the counts', async (t) => {
   const b = await startTestBroker(t);
@@ -37,7 +37,10 @@ test('identical denials within a window become one event plus a summary', async 
   assert.equal(agg.admit(ev, 10), false);
   assert.equal(agg.admit(ev, 20), false);
   assert.deepEqual(agg.flush(500), []);
-  assert.deepEqual(agg.flush(1000).map((e) => e.detail), ['x | repeated=2']);
+  assert.deepEqual(
+    agg.flush(1000).map((e) => e.detail),
+    ['x | repeated=2'],
+  );
   // The key set is capped; extra keys fold into one overflow entry.
   assert.equal(agg.admit({ ...ev, detail: 'a' }, 2000), true);
   assert.equal(agg.admit({ ...ev, detail: 'b' }, 2000), true);

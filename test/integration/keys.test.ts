@@ -60,7 +60,10 @@ test('rotate: old and new tokens verify, the JWKS lists both, and a restart keep
   assert.deepEqual(await jwksKids(b1, '/v1/jwks'), [newKid, oldKid]);
   const audit = await b1.req('/v1/audit/events?event_type=signing_key_rotated', { token: newAdmin });
   assert.equal(audit.json.total, 1);
-  assert.equal(audit.json.events[0].detail, `kid=${newKid} retiring=[${oldKid}] retired=[] reason=request rotated_by=admin`);
+  assert.equal(
+    audit.json.events[0].detail,
+    `kid=${newKid} retiring=[${oldKid}] retired=[] reason=request rotated_by=admin`,
+  );
   await b1.stop();
 
   const b2 = await startTestBroker(t, { dir: b1.dir });
@@ -99,9 +102,15 @@ test('revoke_previous retires every earlier key at once, killing cached tokens',
   const admin2 = await b.adminToken();
   assert.equal(await valid(b, admin2), true);
 
-  const second = await b.req('/v1/admin/keys/rotate', { method: 'POST', token: admin2, body: { revoke_previous: true } });
+  const second = await b.req('/v1/admin/keys/rotate', {
+    method: 'POST',
+    token: admin2,
+    body: { revoke_previous: true },
+  });
   assert.equal(second.status, 200, second.text);
-  const states = Object.fromEntries((second.json.previous as Array<{ kid: string; state: string }>).map((k) => [k.kid, k.state]));
+  const states = Object.fromEntries(
+    (second.json.previous as Array<{ kid: string; state: string }>).map((k) => [k.kid, k.state]),
+  );
   assert.deepEqual(states, { [first.json.kid]: 'retired', [jwtHeader(admin1).kid as string]: 'retired' });
   for (const old of [admin1, admin2, agent.token]) {
     assert.equal(await valid(b, old), false);
@@ -111,7 +120,10 @@ test('revoke_previous retires every earlier key at once, killing cached tokens',
   const admin3 = await b.adminToken();
   assert.equal(await valid(b, admin3), true);
   const audit = await b.req('/v1/audit/events?event_type=signing_key_rotated', { token: admin3 });
-  assert.match(audit.json.events[1].detail, /^kid=\S+ retiring=\[\] retired=\[\S+ \S+\] reason=request rotated_by=admin$/);
+  assert.match(
+    audit.json.events[1].detail,
+    /^kid=\S+ retiring=\[\] retired=\[\S+ \S+\] reason=request rotated_by=admin$/,
+  );
 });
 
 test('AA_SIGNING_KEY_MAX_AGE: housekeeping rotates a key once it is older', async (t) => {
@@ -129,7 +141,10 @@ test('AA_SIGNING_KEY_MAX_AGE: housekeeping rotates a key once it is older', asyn
   const admin = await b.adminToken();
   assert.deepEqual(await keyStates(b, admin), { [first]: 'retiring', [second]: 'active' });
   const audit = await b.req('/v1/audit/events?event_type=signing_key_rotated', { token: admin });
-  assert.equal(audit.json.events[0].detail, `kid=${second} retiring=[${first}] retired=[] reason=max_age rotated_by=system`);
+  assert.equal(
+    audit.json.events[0].detail,
+    `kid=${second} retiring=[${first}] retired=[] reason=max_age rotated_by=system`,
+  );
 });
 
 test('key routes: scope, body and method errors are RFC 7807; a rotated-out key file refuses to start', async (t) => {
@@ -151,12 +166,18 @@ test('key routes: scope, body and method errors are RFC 7807; a rotated-out key 
   // Put the old key back in the key file after a rotation: the broker must not sign with it again.
   const keyPath = b.env.AA_SIGNING_KEY_PATH as string;
   const oldPem = readFileSync(keyPath);
-  assert.equal((await b.req('/v1/admin/keys/rotate', { method: 'POST', token: admin, body: { revoke_previous: true } })).status, 200);
+  assert.equal(
+    (await b.req('/v1/admin/keys/rotate', { method: 'POST', token: admin, body: { revoke_previous: true } })).status,
+    200,
+  );
   await b.handle.close();
   writeFileSync(keyPath, oldPem, { mode: 0o600 });
   const config = loadConfig(b.env, { homeDir: null, etcPath: `${b.dir}/none`, warn: () => undefined });
   const logger = createLogger({ level: 'quiet', stdout: () => undefined, stderr: () => undefined });
-  await assert.rejects(startBroker(config, { logger, print: () => undefined }), /signing key: keystore: the key file holds key \S+, which was rotated out \(state retired\)/);
+  await assert.rejects(
+    startBroker(config, { logger, print: () => undefined }),
+    /signing key: keystore: the key file holds key \S+, which was rotated out \(state retired\)/,
+  );
 
   // No key file at all (or one the table has never seen, as after a crash between writing the file and committing
   // the rotation): the file's key is adopted as a rotation, and the previous active key retires normally.
@@ -168,5 +189,8 @@ test('key routes: scope, body and method errors are RFC 7807; a rotated-out key 
   assert.equal((await keyStates(b2, admin2))[active], 'retiring');
   assert.equal((await keyStates(b2, admin2))[adopted], 'active');
   const audit = await b2.req('/v1/audit/events?event_type=signing_key_rotated', { token: admin2 });
-  assert.equal(audit.json.events.at(-1).detail, `kid=${adopted} retiring=[${active}] retired=[] reason=key_file rotated_by=key_file`);
+  assert.equal(
+    audit.json.events.at(-1).detail,
+    `kid=${adopted} retiring=[${active}] retired=[] reason=key_file rotated_by=key_file`,
+  );
 });

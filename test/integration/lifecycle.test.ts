@@ -21,7 +21,11 @@ test('full lifecycle against a real broker', async (t) => {
   assert.deepEqual(lt.json.policy, { allowed_scope: ['read:data:*', 'write:data:*'], max_ttl: 300 });
 
   // Challenge + register.
-  const a = await registerWith(b, lt.json.launch_token, { scope: ['read:data:*', 'write:data:*'], orch: 'reporting-service', task: 'quarterly-report' });
+  const a = await registerWith(b, lt.json.launch_token, {
+    scope: ['read:data:*', 'write:data:*'],
+    orch: 'reporting-service',
+    task: 'quarterly-report',
+  });
   assert.match(a.agentId, /^spiffe:\/\/agentwrit\.local\/agent\/reporting-service\/quarterly-report\/[0-9a-f]{16}$/);
   assert.equal(a.expiresIn, 300);
   const h = jwtHeader(a.token);
@@ -65,13 +69,19 @@ test('full lifecycle against a real broker', async (t) => {
   // Delegate two hops: A → B → C.
   const bAgent = await b.registerAgent({ scope: ['read:data:*'], orch: 'o2', task: 't2' });
   const cAgent = await b.registerAgent({ scope: ['read:data:*'], orch: 'o3', task: 't3' });
-  const d1 = await b.req('/v1/delegate', { token: renewed, body: { delegate_to: bAgent.agentId, scope: ['read:data:x'], ttl: 120 } });
+  const d1 = await b.req('/v1/delegate', {
+    token: renewed,
+    body: { delegate_to: bAgent.agentId, scope: ['read:data:x'], ttl: 120 },
+  });
   assert.equal(d1.status, 200, d1.text);
   assert.equal(d1.json.expires_in, 120);
   assert.equal(d1.json.delegation_chain.length, 1);
   assert.equal(d1.json.delegation_chain[0].agent, a.agentId);
   assert.match(d1.json.delegation_chain[0].signature, /^[0-9a-f]{128}$/);
-  const d2 = await b.req('/v1/delegate', { token: d1.json.access_token, body: { delegate_to: cAgent.agentId, scope: ['read:data:x'] } });
+  const d2 = await b.req('/v1/delegate', {
+    token: d1.json.access_token,
+    body: { delegate_to: cAgent.agentId, scope: ['read:data:x'] },
+  });
   assert.equal(d2.status, 200, d2.text);
   assert.equal(d2.json.expires_in, 60);
   assert.equal(d2.json.delegation_chain.length, 2);
@@ -81,7 +91,10 @@ test('full lifecycle against a real broker', async (t) => {
   assert.equal(c2.orch_id, 'reporting-service');
   assert.match(c2.chain_hash, /^[0-9a-f]{64}$/);
   // Widening is refused.
-  const wide = await b.req('/v1/delegate', { token: d1.json.access_token, body: { delegate_to: cAgent.agentId, scope: ['write:data:x'] } });
+  const wide = await b.req('/v1/delegate', {
+    token: d1.json.access_token,
+    body: { delegate_to: cAgent.agentId, scope: ['write:data:x'] },
+  });
   assert.equal(wide.status, 403);
   assert.equal(wide.json.type, 'urn:agentwrit:error:scope_violation');
   assert.equal(wide.json.detail, 'delegated scope exceeds delegator scope');
@@ -92,7 +105,8 @@ test('full lifecycle against a real broker', async (t) => {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json, { revoked: true, level, target, count: 1 });
   };
-  const valid = async (token: string): Promise<boolean> => (await b.req('/v1/token/validate', { body: { token } })).json.valid;
+  const valid = async (token: string): Promise<boolean> =>
+    (await b.req('/v1/token/validate', { body: { token } })).json.valid;
   await rv('chain', a.agentId);
   assert.equal(await valid(d1.json.access_token), false);
   assert.equal(await valid(d2.json.access_token), false);
@@ -117,7 +131,16 @@ test('full lifecycle against a real broker', async (t) => {
   assert.match(audit.json.events[0].detail, /^revoked at level=chain target=spiffe:.* by=admin$/);
   const all = await b.req('/v1/audit/events?limit=1000', { token: admin });
   const types = (all.json.events as Array<{ event_type: string }>).map((e) => e.event_type);
-  for (const tpe of ['admin_auth', 'launch_token_issued', 'agent_registered', 'token_issued', 'token_renewed', 'delegation_created', 'delegation_attenuation_violation', 'token_revoked']) {
+  for (const tpe of [
+    'admin_auth',
+    'launch_token_issued',
+    'agent_registered',
+    'token_issued',
+    'token_renewed',
+    'delegation_created',
+    'delegation_attenuation_violation',
+    'token_revoked',
+  ]) {
     assert.ok(types.includes(tpe), `missing ${tpe}`);
   }
   const ids = (all.json.events as Array<{ id: string }>).map((e) => e.id);

@@ -51,7 +51,10 @@ test('pipeline: 404, 405, redirects, headers, request ids, body limit', async (t
   assert.equal(m.headers.allow, 'GET, HEAD');
   assert.equal(m.json.error_code, 'method_not_allowed');
   assertCommon(m.headers);
-  assert.equal((await b.req('/v1/admin/apps/x', { method: 'PATCH', body: {} })).headers.allow, 'DELETE, GET, HEAD, PUT');
+  assert.equal(
+    (await b.req('/v1/admin/apps/x', { method: 'PATCH', body: {} })).headers.allow,
+    'DELETE, GET, HEAD, PUT',
+  );
   assert.equal((await b.req('/v1/admin/apps', { method: 'DELETE' })).headers.allow, 'GET, HEAD, POST');
   assert.equal((await b.req('/v1/register', { method: 'OPTIONS' })).status, 405);
 
@@ -93,7 +96,10 @@ test('pipeline: 404, 405, redirects, headers, request ids, body limit', async (t
   assert.match(chunkedRes, /X-Content-Type-Options: nosniff/i);
 
   // A declared Content-Length over the limit is refused before the body is sent.
-  const declared = await raw(b.handle.port, 'POST /v1/token/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n');
+  const declared = await raw(
+    b.handle.port,
+    'POST /v1/token/validate HTTP/1.1\r\nHost: x\r\nContent-Length: 5000000\r\n\r\n',
+  );
   assert.match(declared, /^HTTP\/1\.1 413 /);
 
   // Malformed HTTP still gets an RFC 7807 answer.
@@ -103,7 +109,10 @@ test('pipeline: 404, 405, redirects, headers, request ids, body limit', async (t
 
   // One log line per request, in the reference format.
   const line = b.logs.find((l) => l.includes('path=/v1/nope'));
-  assert.match(String(line), /^\[AA:HTTP:OK\] \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \| handler \| request completed \| method=GET, path=\/v1\/nope, status=404, latency=[0-9.]+(ns|µs|ms|s), request_id=[0-9a-f]{16}$/);
+  assert.match(
+    String(line),
+    /^\[AA:HTTP:OK\] \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \| handler \| request completed \| method=GET, path=\/v1\/nope, status=404, latency=[0-9.]+(ns|µs|ms|s), request_id=[0-9a-f]{16}$/,
+  );
 });
 
 test('health, metrics and jwks', async (t) => {

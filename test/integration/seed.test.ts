@@ -15,7 +15,10 @@ test('seed tokens are printed, usable, and honour AA_AUDIENCE', async (t) => {
   const audit = await b.req('/v1/audit/events', { token: admin });
   assert.equal(audit.status, 200);
   assert.equal(audit.json.events[0].event_type, 'launch_token_issued');
-  assert.equal(audit.json.events[0].detail, 'launch token issued for agent=seed-agent scope=[*:*:*] max_ttl=3600 created_by=seed');
+  assert.equal(
+    audit.json.events[0].detail,
+    'launch token issued for agent=seed-agent scope=[*:*:*] max_ttl=3600 created_by=seed',
+  );
   // `*:*:*` only covers `*:*:<x>` (the wildcard is the identifier position only).
   const agent = await registerWith(b, launch as string, { scope: ['*:*:anything'] });
   assert.equal(agent.expiresIn, 3600);
@@ -26,5 +29,8 @@ test('seed tokens are printed, usable, and honour AA_AUDIENCE', async (t) => {
 
 test('no seed tokens unless exactly "true"', async (t) => {
   const b = await startTestBroker(t, { env: { AA_SEED_TOKENS: 'TRUE' } });
-  assert.equal(b.logs.some((l) => l.startsWith('SEED_')), false);
+  assert.equal(
+    b.logs.some((l) => l.startsWith('SEED_')),
+    false,
+  );
 });

@@ -4,7 +4,7 @@
  * commit resolved; the test SIGKILLs it.
  * On StoreOpenError it prints `fatal: <message>` to stderr and exits 1, as the broker does.
  */
-import { openStore, StoreOpenError, type Store } from '../../src/store/index.js';
+import { openStore, type Store, StoreOpenError } from '../../src/store/index.js';
 import { AuditChain, agentRow } from './store-fixtures.js';
 
 const [path, mode, checkpointArg] = process.argv.slice(2);
@@ -31,7 +31,10 @@ async function writer(): Promise<never> {
     const row = chain.next({ detail: 'x'.repeat(200 + (chain.lastSeq % 300)) });
     await store.commit([
       { kind: 'audit.insert', row },
-      { kind: 'revocation.put', row: { level: 'token', target: `jti-${row.seq}`, revoked_at: '2025-01-01 00:00:00', expires_at: null } },
+      {
+        kind: 'revocation.put',
+        row: { level: 'token', target: `jti-${row.seq}`, revoked_at: '2025-01-01 00:00:00', expires_at: null },
+      },
       { kind: 'agent.put', row: agentRow(row.seq) },
     ]);
     process.stdout.write(`ack ${row.seq}\n`);

@@ -50,7 +50,9 @@ function streamAndKill(path: string, killAtAck: number, checkpointBytes: number)
   });
 }
 
-test('SIGKILL at random instants never loses an acknowledged write nor breaks the file', { timeout: 120_000 }, async (t) => {
+test('SIGKILL at random instants never loses an acknowledged write nor breaks the file', {
+  timeout: 120_000,
+}, async (t) => {
   const { dir, cleanup } = await tempDir();
   t.after(cleanup);
   const path = `${dir}/data.db`;
@@ -79,7 +81,10 @@ test('SIGKILL at random instants never loses an acknowledged write nor breaks th
       const agents = new Set(snap.agents.map((a) => a.agent_id));
       for (const seq of run.acked) {
         assert.ok(targets.has(`jti-${seq}`), `revocation of acked batch ${seq} lost`);
-        assert.ok(agents.has(`spiffe://agentwrit.local/agent/orch/task/inst${seq}`), `agent of acked batch ${seq} lost`);
+        assert.ok(
+          agents.has(`spiffe://agentwrit.local/agent/orch/task/inst${seq}`),
+          `agent of acked batch ${seq} lost`,
+        );
       }
       // Batches are all-or-nothing: every recovered audit row came with its revocation.
       assert.equal(snap.revocations.length, snap.audit.count);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdir, open, rm, rmdir } from 'node:fs/promises';
 import { test } from 'node:test';
-import { openStore, StoreWriteError, type Store } from '../../src/store/index.js';
+import { openStore, type Store, StoreWriteError } from '../../src/store/index.js';
 import { AuditChain, tempDir } from './store-fixtures.js';
 
 /** Fills the filesystem with one file until the kernel says ENOSPC. */
@@ -47,7 +47,10 @@ test('a full disk fails the write and the batches behind it, health degrades, an
   const big = chain.insert({ detail: 'q'.repeat(64 * 1024) });
   const behind = chain.insert();
   const results = await Promise.allSettled([store.commit([big]), store.commit([behind])]);
-  assert.ok(results.every((r) => r.status === 'rejected' && r.reason instanceof StoreWriteError), JSON.stringify(results));
+  assert.ok(
+    results.every((r) => r.status === 'rejected' && r.reason instanceof StoreWriteError),
+    JSON.stringify(results),
+  );
   assert.equal(store.healthy(), false);
   assert.ok(errors.includes('journal_write') && errors.includes('save_audit_event'), errors.join());
   assert.equal((await store.queryAudit({ limit: 10, offset: 0 })).total, 3, 'nothing of the failed batches applied');

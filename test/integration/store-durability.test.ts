@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { appendFile, chmod, chown, readFile, stat, writeFile } from 'node:fs/promises';
-import { afterEach, test } from 'node:test';
 import { join } from 'node:path';
+import { afterEach, test } from 'node:test';
 import bcrypt from 'bcryptjs';
-import { journalPathFor, openStore as open, StoreOpenError, StoreWriteError, type OpenStoreOptions, type Store } from '../../src/store/index.js';
+import {
+  journalPathFor,
+  type OpenStoreOptions,
+  openStore as open,
+  type Store,
+  StoreOpenError,
+  StoreWriteError,
+} from '../../src/store/index.js';
 import { ADMIN_SECRET } from '../helpers/broker.js';
 import { brokerCopy } from '../helpers/broker-process.js';
 import { AuditChain, agentRow, appRow, launchTokenRow, tempDir } from './store-fixtures.js';
@@ -42,16 +49,37 @@ test('restart preserves every kind of state, and queries and pruning work on it'
   const chain = new AuditChain();
   const auditWrites: number[] = [];
   let store = await openStore({ path, events: { onAuditWrite: (s) => auditWrites.push(s) } });
-  await store.commit([chain.insert({ timestamp: '2025-03-01T10:00:00Z', event_type: 'admin_auth', agent_id: 'admin' })]);
-  await store.commit([chain.insert({ timestamp: '2025-03-01T10:00:00.5Z', event_type: 'token_issued', outcome: 'denied' })]);
-  await store.commit([chain.insert({ timestamp: '2025-03-01T10:00:01.000000001Z', event_type: 'token_issued', resource: '/v1/x', deleg_depth: 2, deleg_chain_hash: 'ab'.repeat(32) })]);
+  await store.commit([
+    chain.insert({ timestamp: '2025-03-01T10:00:00Z', event_type: 'admin_auth', agent_id: 'admin' }),
+  ]);
+  await store.commit([
+    chain.insert({ timestamp: '2025-03-01T10:00:00.5Z', event_type: 'token_issued', outcome: 'denied' }),
+  ]);
+  await store.commit([
+    chain.insert({
+      timestamp: '2025-03-01T10:00:01.000000001Z',
+      event_type: 'token_issued',
+      resource: '/v1/x',
+      deleg_depth: 2,
+      deleg_chain_hash: 'ab'.repeat(32),
+    }),
+  ]);
   const app = appRow(1, { client_secret_hash: bcrypt.hashSync('s3cret', 4) });
   await store.commit([
     { kind: 'app.put', row: app },
     { kind: 'app.put', row: appRow(2, { status: 'inactive', deregistered_at: '2025-03-01T10:00:00Z' }) },
-    { kind: 'revocation.put', row: { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:00', expires_at: nowS + 600 } },
-    { kind: 'revocation.put', row: { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:09', expires_at: null } },
-    { kind: 'revocation.put', row: { level: 'token', target: 'jti-old', revoked_at: '2025-03-01 10:00:00', expires_at: nowS - 10 } },
+    {
+      kind: 'revocation.put',
+      row: { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:00', expires_at: nowS + 600 },
+    },
+    {
+      kind: 'revocation.put',
+      row: { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:09', expires_at: null },
+    },
+    {
+      kind: 'revocation.put',
+      row: { level: 'token', target: 'jti-old', revoked_at: '2025-03-01 10:00:00', expires_at: nowS - 10 },
+    },
     { kind: 'launchToken.put', row: launchTokenRow(1) },
     { kind: 'launchToken.put', row: launchTokenRow(2) },
     { kind: 'launchToken.consume', token_hash: launchTokenRow(2).token_hash, consumed_at: now - 5 },
@@ -73,34 +101,58 @@ test('restart preserves every kind of state, and queries and pruning work on it'
   const snap = await store.load();
   assert.equal(snap.replayed, 0, 'a clean close checkpoints');
   assert.deepEqual(snap.audit, { count: 3, lastSeq: 3, lastHash: chain.lastHash });
-  assert.deepEqual(snap.apps.map((a) => [a.app_id, a.status, a.deregistered_at]), [
-    [app.app_id, 'active', null],
-    [appRow(2).app_id, 'inactive', '2025-03-01T10:00:00Z'],
-  ]);
+  assert.deepEqual(
+    snap.apps.map((a) => [a.app_id, a.status, a.deregistered_at]),
+    [
+      [app.app_id, 'active', null],
+      [appRow(2).app_id, 'inactive', '2025-03-01T10:00:00Z'],
+    ],
+  );
   assert.ok(bcrypt.compareSync('s3cret', snap.apps[0]!.client_secret_hash));
   assert.deepEqual(snap.apps[0]!.scope_ceiling, ['read:data:*']);
   const agentRev = snap.revocations.find((r) => r.target === 'spiffe://a');
-  assert.deepEqual(agentRev, { level: 'agent', target: 'spiffe://a', revoked_at: '2025-03-01 10:00:00', expires_at: null });
+  assert.deepEqual(agentRev, {
+    level: 'agent',
+    target: 'spiffe://a',
+    revoked_at: '2025-03-01 10:00:00',
+    expires_at: null,
+  });
   const tokens = new Map(snap.launchTokens.map((l) => [l.agent_name, l]));
-  assert.deepEqual([...tokens.keys()].sort(), ['agent-1', 'agent-2'], 'unexpired launch tokens, consumed ones included');
+  assert.deepEqual(
+    [...tokens.keys()].sort(),
+    ['agent-1', 'agent-2'],
+    'unexpired launch tokens, consumed ones included',
+  );
   assert.equal(tokens.get('agent-1')!.consumed_at, null);
   assert.equal(tokens.get('agent-2')!.consumed_at, now - 5);
   assert.equal(tokens.get('agent-1')!.single_use, true);
   assert.equal(snap.agents.length, 3);
-  assert.deepEqual(snap.issuedTokens.map((i) => i.jti), ['j-live']);
+  assert.deepEqual(
+    snap.issuedTokens.map((i) => i.jti),
+    ['j-live'],
+  );
 
   const all = await store.queryAudit({ limit: 100, offset: 0 });
   assert.equal(all.total, 3);
   assert.deepEqual(all.events[2], { ...all.events[2]!, resource: '/v1/x', deleg_depth: 2, outcome: 'success' });
   assert.equal(all.events[0]!.resource, '');
   const since = await store.queryAudit({ since: '2025-03-01T10:00:00.4Z', limit: 100, offset: 0 });
-  assert.deepEqual(since.events.map((e) => e.seq), [2, 3]);
+  assert.deepEqual(
+    since.events.map((e) => e.seq),
+    [2, 3],
+  );
   const until = await store.queryAudit({ until: '2025-03-01T12:00:00.5+02:00', limit: 100, offset: 0 });
-  assert.deepEqual(until.events.map((e) => e.seq), [1, 2]);
+  assert.deepEqual(
+    until.events.map((e) => e.seq),
+    [1, 2],
+  );
   const paged = await store.queryAudit({ event_type: 'token_issued', limit: 1, offset: 1 });
   assert.deepEqual([paged.total, paged.events.map((e) => e.seq)], [2, [3]]);
   const anded = await store.queryAudit({ event_type: 'token_issued', outcome: 'denied', limit: 10, offset: 0 });
-  assert.deepEqual(anded.events.map((e) => e.seq), [2]);
+  assert.deepEqual(
+    anded.events.map((e) => e.seq),
+    [2],
+  );
 
   const logs: string[] = [];
   await store.close();
@@ -109,12 +161,18 @@ test('restart preserves every kind of state, and queries and pruning work on it'
   const pruned = await store.load();
   assert.deepEqual(pruned.agents.map((a) => a.agent_id).sort(), [agentRow(1).agent_id, agentRow(3).agent_id]);
   assert.ok(!pruned.revocations.some((r) => r.target === 'jti-old'));
-  assert.ok(logs.some((l) => l.includes('launch_tokens=2') && l.includes('revocations=1') && l.includes('agents=1')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.includes('launch_tokens=2') && l.includes('revocations=1') && l.includes('agents=1')),
+    logs.join('\n'),
+  );
   await store.close();
   if (hasSqlite3) {
     assert.equal(sqlite(path, 'PRAGMA integrity_check'), 'ok');
     assert.equal(sqlite(path, 'SELECT count(*) FROM launch_tokens'), '1');
-    assert.equal(sqlite(path, "SELECT resource IS NULL, deleg_depth IS NULL FROM audit_events WHERE id='evt-000001'"), '1|1');
+    assert.equal(
+      sqlite(path, "SELECT resource IS NULL, deleg_depth IS NULL FROM audit_events WHERE id='evt-000001'"),
+      '1|1',
+    );
   }
 });
 
@@ -169,7 +227,10 @@ test('a torn journal tail is dropped and logged; damage in the middle refuses to
   const snap = await reopened.load();
   assert.equal(snap.audit.lastSeq, 5);
   assert.equal(snap.replayed, 5);
-  assert.ok(logs.some((l) => l.startsWith('warn dropped torn journal tail: 11 bytes')), logs.join('\n'));
+  assert.ok(
+    logs.some((l) => l.startsWith('warn dropped torn journal tail: 11 bytes')),
+    logs.join('\n'),
+  );
   await reopened.commit([chain.insert()]);
   await reopened.close();
 
@@ -178,7 +239,10 @@ test('a torn journal tail is dropped and logged; damage in the middle refuses to
   const damaged = Buffer.from(intact);
   damaged[16 + 40]! ^= 0xff;
   await writeFile(jpath, damaged);
-  await assert.rejects(openStore({ path }), (e: Error) => e instanceof StoreOpenError && e.message.includes(jpath) && /middle/.test(e.message));
+  await assert.rejects(
+    openStore({ path }),
+    (e: Error) => e instanceof StoreOpenError && e.message.includes(jpath) && /middle/.test(e.message),
+  );
   assert.deepEqual(await readFile(jpath), damaged, 'a refused journal is left untouched');
 });
 
@@ -187,7 +251,10 @@ test('a damaged or foreign database file refuses to start, naming the file', asy
   t.after(cleanup);
   const path = `${dir}/data.db`;
   await writeFile(path, 'this is not a database, just text that is long enough to look like a header block '.repeat(3));
-  await assert.rejects(openStore({ path }), (e: Error) => e instanceof StoreOpenError && e.message.includes(path) && /not a SQLite/.test(e.message));
+  await assert.rejects(
+    openStore({ path }),
+    (e: Error) => e instanceof StoreOpenError && e.message.includes(path) && /not a SQLite/.test(e.message),
+  );
 
   const good = `${dir}/good.db`;
   const store = await openStore({ path: good });
@@ -197,10 +264,16 @@ test('a damaged or foreign database file refuses to start, naming the file', asy
   const bytes = await readFile(good);
   bytes.fill(0x5a, 4096 * 2, 4096 * 3); // wipe a b-tree page
   await writeFile(good, bytes);
-  await assert.rejects(openStore({ path: good }), (e: Error) => e instanceof StoreOpenError && e.message.includes(good));
+  await assert.rejects(
+    openStore({ path: good }),
+    (e: Error) => e instanceof StoreOpenError && e.message.includes(good),
+  );
   await writeFile(good, bytes.subarray(0, bytes.length - 4096));
   await assert.rejects(openStore({ path: good }), /header says/);
-  await assert.rejects(openStore({ path: `${dir}/missing/data.db` }), (e: Error) => e instanceof StoreOpenError && /missing/.test(e.message));
+  await assert.rejects(
+    openStore({ path: `${dir}/missing/data.db` }),
+    (e: Error) => e instanceof StoreOpenError && /missing/.test(e.message),
+  );
 });
 
 test('an unwritable directory is a fatal start error naming the file', async (t) => {
@@ -231,14 +304,24 @@ test('an unwritable directory is a fatal start error naming the file', async (t)
     cwd: home.dir,
     encoding: 'utf8',
     timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '', HOME: home.dir, AA_ADMIN_SECRET: ADMIN_SECRET, AA_PORT: '0', AA_DB_PATH: `${dir}/data.db`, AA_SIGNING_KEY_PATH: `${home.dir}/signing.key` },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home.dir,
+      AA_ADMIN_SECRET: ADMIN_SECRET,
+      AA_PORT: '0',
+      AA_DB_PATH: `${dir}/data.db`,
+      AA_SIGNING_KEY_PATH: `${home.dir}/signing.key`,
+    },
   });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'EACCES') {
     t.skip(`uid ${NOBODY} may not run ${process.execPath}`);
     return;
   }
   assert.equal(r.status, 1, `${r.error?.message ?? ''}${r.stderr}`);
-  assert.match(r.stderr, new RegExp(`^FATAL: init database: cannot open ${dir}/data\\.db: directory ${dir} is not writable`, 'm'));
+  assert.match(
+    r.stderr,
+    new RegExp(`^FATAL: init database: cannot open ${dir}/data\\.db: directory ${dir} is not writable`, 'm'),
+  );
 });
 
 test('a database written by the Go broker opens, migrates, and keeps its data', async (t) => {
@@ -248,10 +331,15 @@ test('a database written by the Go broker opens, migrates, and keeps its data', 
   const path = `${dir}/data.db`;
   const secretHash = bcrypt.hashSync('go-secret', 4);
   const chain = new AuditChain();
-  const rows = [chain.next({ event_type: 'admin_auth', resource: '', outcome: 'success' }), chain.next({ outcome: 'denied' })];
+  const rows = [
+    chain.next({ event_type: 'admin_auth', resource: '', outcome: 'success' }),
+    chain.next({ outcome: 'denied' }),
+  ];
   const esc = (s: string): string => `'${s.replace(/'/g, "''")}'`;
   // The Go broker's DDL (http-api.md §18.2), apps created before the token_ttl migration existed.
-  sqlite(path, `
+  sqlite(
+    path,
+    `
     CREATE TABLE audit_events (id TEXT PRIMARY KEY, timestamp TEXT NOT NULL, event_type TEXT NOT NULL,
       agent_id TEXT NOT NULL DEFAULT '', task_id TEXT NOT NULL DEFAULT '', orch_id TEXT NOT NULL DEFAULT '',
       detail TEXT NOT NULL DEFAULT '', resource TEXT DEFAULT NULL, outcome TEXT DEFAULT NULL,
@@ -269,13 +357,20 @@ test('a database written by the Go broker opens, migrates, and keeps its data', 
     CREATE INDEX idx_apps_client_id ON apps(client_id);
     CREATE INDEX idx_apps_status ON apps(status);
     PRAGMA journal_mode=WAL;
-    ${rows.map((r) => `INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, resource, outcome, hash, prev_hash)
+    ${rows
+      .map(
+        (
+          r,
+        ) => `INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, resource, outcome, hash, prev_hash)
       VALUES (${[r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail].map(esc).join(',')},
-      NULL, ${esc(r.outcome)}, ${esc(r.hash)}, ${esc(r.prev_hash)});`).join('\n')}
+      NULL, ${esc(r.outcome)}, ${esc(r.hash)}, ${esc(r.prev_hash)});`,
+      )
+      .join('\n')}
     INSERT INTO revocations (level, target) VALUES ('token', 'jti-go');
     INSERT INTO apps VALUES ('app-weather-bot-a1b2c3', 'weather-bot', 'wb-0123456789ab', ${esc(secretHash)},
       '["read:weather:*"]', 'active', '2025-01-01T00:00:00.123456789Z', '2025-01-01T00:00:00.123456789Z', 'admin');
-  `);
+  `,
+  );
   const store = await openStore({ path });
   const snap = await store.load();
   assert.deepEqual(snap.audit, { count: 2, lastSeq: 2, lastHash: chain.lastHash });
@@ -286,7 +381,13 @@ test('a database written by the Go broker opens, migrates, and keeps its data', 
   assert.deepEqual([app.token_ttl, app.scope_ceiling, app.deregistered_at], [1800, ['read:weather:*'], null]);
   assert.ok(bcrypt.compareSync('go-secret', app.client_secret_hash));
   const page = await store.queryAudit({ limit: 10, offset: 0 });
-  assert.deepEqual(page.events.map((e) => [e.id, e.seq, e.resource]), [['evt-000001', 1, ''], ['evt-000002', 2, '']]);
+  assert.deepEqual(
+    page.events.map((e) => [e.id, e.seq, e.resource]),
+    [
+      ['evt-000001', 1, ''],
+      ['evt-000002', 2, ''],
+    ],
+  );
   await store.commit([chain.insert()]);
   await store.close();
   assert.equal(sqlite(path, 'PRAGMA integrity_check'), 'ok');

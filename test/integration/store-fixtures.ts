@@ -9,8 +9,19 @@ export const GENESIS = '0'.repeat(64);
 /** The audit hash rule of http-api.md §13.2. */
 export function auditHash(r: Omit<AuditRow, 'hash' | 'seq'>): string {
   const fields = [
-    r.prev_hash, r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.resource, r.outcome,
-    String(r.deleg_depth), r.deleg_chain_hash, String(r.bytes_transferred),
+    r.prev_hash,
+    r.id,
+    r.timestamp,
+    r.event_type,
+    r.agent_id,
+    r.task_id,
+    r.orch_id,
+    r.detail,
+    r.resource,
+    r.outcome,
+    String(r.deleg_depth),
+    r.deleg_chain_hash,
+    String(r.bytes_transferred),
   ];
   return createHash('sha256').update(fields.join('|'), 'utf8').digest('hex');
 }
@@ -18,7 +29,9 @@ export function auditHash(r: Omit<AuditRow, 'hash' | 'seq'>): string {
 export function auditRow(seq: number, prevHash: string, over: Partial<AuditRow> = {}): AuditRow {
   const base = {
     id: `evt-${String(seq).padStart(6, '0')}`,
-    timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000).toISOString().replace('.000Z', `.${String(seq % 1000).padStart(3, '0')}123Z`),
+    timestamp: new Date(Date.UTC(2025, 0, 1) + seq * 1000)
+      .toISOString()
+      .replace('.000Z', `.${String(seq % 1000).padStart(3, '0')}123Z`),
     event_type: 'token_issued',
     agent_id: `spiffe://agentwrit.local/agent/orch/task-${seq % 7}/i${seq}`,
     task_id: `task-${seq % 7}`,

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
-import initSqlJs from 'sql.js';
 import type { Database, SqlValue } from 'sql.js';
+import initSqlJs from 'sql.js';
 import { MutationApplier } from '../../src/store/apply.js';
 import { liveImage, openImage, readWithCapacity } from '../../src/store/image.js';
 import { openStore } from '../../src/store/index.js';
@@ -53,7 +53,10 @@ function reference(db: Database, f: AuditFilter): { ids: string[]; total: number
       params.push(f[col]!);
     }
   }
-  for (const [bound, op] of [[f.since, '>='], [f.until, '<=']] as const) {
+  for (const [bound, op] of [
+    [f.since, '>='],
+    [f.until, '<='],
+  ] as const) {
     if (bound === undefined) continue;
     const key = timestampKey(bound)!;
     where.push(op === '>=' ? 'timestamp >= ?' : 'timestamp <= ?', `aw_ts_key(timestamp) ${op} ?`);
@@ -61,7 +64,11 @@ function reference(db: Database, f: AuditFilter): { ids: string[]; total: number
   }
   const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
   const total = Number(db.exec(`SELECT count(*) FROM audit_events ${clause}`, params)[0]!.values[0]![0]);
-  const res = db.exec(`SELECT id FROM audit_events ${clause} ORDER BY seq LIMIT ? OFFSET ?`, [...params, f.limit, f.offset]);
+  const res = db.exec(`SELECT id FROM audit_events ${clause} ORDER BY seq LIMIT ? OFFSET ?`, [
+    ...params,
+    f.limit,
+    f.offset,
+  ]);
   return { ids: (res[0]?.values ?? []).map((r) => String(r[0])), total };
 }
 
@@ -84,7 +91,15 @@ function filters(): AuditFilter[] {
     { event_type: 'no_such_event' },
   ];
   const out: AuditFilter[] = [];
-  for (const s of shapes) for (const [limit, offset] of [[50, 0], [7, 13], [1000, 0], [5, 2990], [10, 100_000]] as const) out.push({ ...s, limit, offset });
+  for (const s of shapes)
+    for (const [limit, offset] of [
+      [50, 0],
+      [7, 13],
+      [1000, 0],
+      [5, 2990],
+      [10, 100_000],
+    ] as const)
+      out.push({ ...s, limit, offset });
   return out;
 }
 
@@ -93,7 +108,11 @@ function assertSameAnswers(db: Database, ctx: Parameters<typeof queryAudit>[2], 
     const want = reference(db, f);
     const got = queryAudit(db, f, ctx);
     assert.equal(got.total, want.total, `${label}: total for ${JSON.stringify(f)}`);
-    assert.deepEqual(got.events.map((e) => e.id), want.ids, `${label}: page for ${JSON.stringify(f)}`);
+    assert.deepEqual(
+      got.events.map((e) => e.id),
+      want.ids,
+      `${label}: page for ${JSON.stringify(f)}`,
+    );
   }
 }
 
@@ -138,17 +157,36 @@ test('rows whose rowid order is not seq order fall back to sorting by seq', () =
   const st = db.prepare(
     'INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, outcome, hash, prev_hash, seq) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
   );
-  for (const r of shuffled) st.run([r.id, r.timestamp, r.event_type, r.agent_id, r.task_id, r.orch_id, r.detail, r.outcome, r.hash, r.prev_hash, r.seq]);
+  for (const r of shuffled)
+    st.run([
+      r.id,
+      r.timestamp,
+      r.event_type,
+      r.agent_id,
+      r.task_id,
+      r.orch_id,
+      r.detail,
+      r.outcome,
+      r.hash,
+      r.prev_hash,
+      r.seq,
+    ]);
   st.free();
   db.exec('COMMIT');
   const { state } = establishAuditState(db);
   assert.deepEqual(state, { rows: 1200, ordered: false, lastSeq: 1200 });
   const ctx = { audit: state, totals: new AuditTotals() };
-  for (const f of [{ event_type: 'a', limit: 20, offset: 5 }, { task_id: 't1', since: '2025-01-01T00:05:00Z', limit: 30, offset: 0 }]) {
+  for (const f of [
+    { event_type: 'a', limit: 20, offset: 5 },
+    { task_id: 't1', since: '2025-01-01T00:05:00Z', limit: 30, offset: 0 },
+  ]) {
     const want = reference(db, f);
     const got = queryAudit(db, f, ctx);
     assert.equal(got.total, want.total);
-    assert.deepEqual(got.events.map((e) => e.id), want.ids);
+    assert.deepEqual(
+      got.events.map((e) => e.id),
+      want.ids,
+    );
   }
   db.close();
 });
@@ -158,7 +196,8 @@ test('the audit state of a Go-written table: gaps keep the order, an appended ta
   db.exec('BEGIN');
   const st = db.prepare('INSERT INTO audit_events (id, timestamp, event_type, hash, prev_hash) VALUES (?,?,?,?,?)');
   // Go leaves a gap for every failed write: seq 1..500 without the multiples of 50.
-  for (let seq = 1; seq <= 500; seq++) if (seq % 50 !== 0) st.run([`evt-${String(seq).padStart(6, '0')}`, '2025-01-01T00:00:00Z', 'x', 'h', 'p']);
+  for (let seq = 1; seq <= 500; seq++)
+    if (seq % 50 !== 0) st.run([`evt-${String(seq).padStart(6, '0')}`, '2025-01-01T00:00:00Z', 'x', 'h', 'p']);
   st.free();
   db.exec('COMMIT');
   ensureSchema(db); // backfills seq from the ids
@@ -166,15 +205,26 @@ test('the audit state of a Go-written table: gaps keep the order, an appended ta
   assert.deepEqual([first.changed, first.state], [true, { rows: 490, ordered: true, lastSeq: 499 }]);
   assert.equal(establishAuditState(db).changed, false);
   // A Go broker appends more rows later (no seq), one of them out of order.
-  db.run("INSERT INTO audit_events (id, timestamp, event_type, hash, prev_hash) VALUES ('evt-000501', 't', 'x', 'h', 'p')");
-  db.run("INSERT INTO audit_events (id, timestamp, event_type, hash, prev_hash) VALUES ('evt-000500', 't', 'x', 'h', 'p')");
+  db.run(
+    "INSERT INTO audit_events (id, timestamp, event_type, hash, prev_hash) VALUES ('evt-000501', 't', 'x', 'h', 'p')",
+  );
+  db.run(
+    "INSERT INTO audit_events (id, timestamp, event_type, hash, prev_hash) VALUES ('evt-000500', 't', 'x', 'h', 'p')",
+  );
   ensureSchema(db);
   const tail = establishAuditState(db);
   assert.deepEqual([tail.changed, tail.state], [true, { rows: 492, ordered: false, lastSeq: 501 }]);
-  const page = queryAudit(db, { limit: 3, offset: 0, event_type: 'x' }, { audit: tail.state, totals: new AuditTotals() });
+  const page = queryAudit(
+    db,
+    { limit: 3, offset: 0, event_type: 'x' },
+    { audit: tail.state, totals: new AuditTotals() },
+  );
   assert.equal(page.total, 492);
   const last = queryAudit(db, { limit: 2, offset: 490 }, { audit: tail.state, totals: new AuditTotals() });
-  assert.deepEqual(last.events.map((e) => e.seq), [500, 501]);
+  assert.deepEqual(
+    last.events.map((e) => e.seq),
+    [500, 501],
+  );
   db.close();
 });
 
@@ -184,7 +234,9 @@ test('a checkpoint writes the live database file; a stale buffer is never writte
   const path = `${dir}/data.db`;
   const chain = new AuditChain();
   const logs: string[] = [];
-  const events = { onLog: (_l: string, _c: string, msg: string, ...ctx: string[]) => logs.push([msg, ...ctx].join(' ')) };
+  const events = {
+    onLog: (_l: string, _c: string, msg: string, ...ctx: string[]) => logs.push([msg, ...ctx].join(' ')),
+  };
   let store = await openStore({ path, events });
   await store.load();
   for (let i = 0; i < 20; i++) await store.commit([chain.insert()]);
@@ -201,9 +253,11 @@ test('a checkpoint writes the live database file; a stale buffer is never writte
   const { db, live } = openImage(SQL, bytes!);
   configureDatabase(db);
   assert.equal(db.exec('PRAGMA integrity_check')[0]!.values[0]![0], 'ok');
-  const head = toAuditRow(db.exec('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1').map((r) =>
-    Object.fromEntries(r.columns.map((c, i) => [c, r.values[0]![i]!])),
-  )[0]!);
+  const head = toAuditRow(
+    db
+      .exec('SELECT * FROM audit_events ORDER BY seq DESC LIMIT 1')
+      .map((r) => Object.fromEntries(r.columns.map((c, i) => [c, r.values[0]![i]!])))[0]!,
+  );
   assert.deepEqual([head.seq, head.hash], [220, chain.lastHash]);
   // The live view matches what export() produces, apart from the header's change counters.
   const image = liveImage(db, live)!;

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { test } from 'node:test';
-import { request } from '../helpers/http.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { hasOpenssl, makePki } from '../helpers/certs.js';
+import { request } from '../helpers/http.js';
 
 const skip = hasOpenssl() ? false : 'openssl not available';
 
@@ -23,7 +23,9 @@ test('tls mode: HTTPS with HSTS, TLS 1.2 minimum', { skip }, async (t) => {
   const admin = await b.adminToken();
   assert.ok(admin.length > 100);
   // TLS 1.1 is refused.
-  await assert.rejects(request(b.url, '/v1/health', { tls: { ca: pki.ca, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' } }));
+  await assert.rejects(
+    request(b.url, '/v1/health', { tls: { ca: pki.ca, maxVersion: 'TLSv1.1', minVersion: 'TLSv1' } }),
+  );
   // TLS 1.2 with a non-AEAD suite is refused.
   await assert.rejects(
     request(b.url, '/v1/health', { tls: { ca: pki.ca, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256' } }),
@@ -31,10 +33,12 @@ test('tls mode: HTTPS with HSTS, TLS 1.2 minimum', { skip }, async (t) => {
   const tls12 = await request(b.url, '/v1/health', { tls: { ca: pki.ca, maxVersion: 'TLSv1.2' } });
   assert.equal(tls12.status, 200);
   // A plain HTTP request to the TLS port gets no HTTP answer.
-  await assert.rejects(request(b.url.replace('https:', 'http:'), '/v1/health').then((res) => {
-    if (res.status === 200) throw new Error('plain HTTP must not be served');
-    throw new Error('rejected');
-  }));
+  await assert.rejects(
+    request(b.url.replace('https:', 'http:'), '/v1/health').then((res) => {
+      if (res.status === 200) throw new Error('plain HTTP must not be served');
+      throw new Error('rejected');
+    }),
+  );
 });
 
 test('mtls mode: client certificate required and checked at the handshake', { skip }, async (t) => {
@@ -52,7 +56,10 @@ test('mtls mode: client certificate required and checked at the handshake', { sk
   assert.equal(ok.status, 200);
   assert.equal(ok.headers['strict-transport-security'], 'max-age=63072000; includeSubDomains');
   await assert.rejects(request(b.url, '/v1/health', { tls: { ca: pki.ca } }), 'no client certificate');
-  await assert.rejects(request(b.url, '/v1/health', { tls: { ca: pki.ca, ...other.client } }), 'client cert from another CA');
+  await assert.rejects(
+    request(b.url, '/v1/health', { tls: { ca: pki.ca, ...other.client } }),
+    'client cert from another CA',
+  );
   // Rejected handshakes never reach HTTP: no request log line for them.
   const before = b.logs.filter((l) => l.includes('request completed')).length;
   await assert.rejects(request(b.url, '/v1/health', { tls: { ca: pki.ca } }));

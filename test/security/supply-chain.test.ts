@@ -15,7 +15,10 @@ interface LockEntry {
 }
 
 test('production dependencies: at most 10 packages, none with an install script', () => {
-  const lock = JSON.parse(readFileSync(`${ROOT}package-lock.json`, 'utf8')) as { lockfileVersion: number; packages: Record<string, LockEntry> };
+  const lock = JSON.parse(readFileSync(`${ROOT}package-lock.json`, 'utf8')) as {
+    lockfileVersion: number;
+    packages: Record<string, LockEntry>;
+  };
   assert.ok(lock.lockfileVersion >= 2, 'a lockfile with the packages map');
   const prod = Object.entries(lock.packages).filter(([path, e]) => path !== '' && e.dev !== true);
   assert.ok(prod.length <= 10, `production tree: ${prod.map(([p]) => p).join(', ')}`);
@@ -25,8 +28,11 @@ test('production dependencies: at most 10 packages, none with an install script'
 
 test('npm audit --omit=dev: nothing at moderate or above', async (t) => {
   const out = await new Promise<{ stdout: string; error: ExecFileException | null }>((resolve) => {
-    execFile('npm', ['audit', '--omit=dev', '--audit-level=moderate', '--json'], { cwd: ROOT, timeout: 30_000 }, (error, stdout) =>
-      resolve({ stdout, error }),
+    execFile(
+      'npm',
+      ['audit', '--omit=dev', '--audit-level=moderate', '--json'],
+      { cwd: ROOT, timeout: 30_000 },
+      (error, stdout) => resolve({ stdout, error }),
     );
   });
   let report: { metadata?: { vulnerabilities?: Record<string, number> }; message?: string };

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createPrivateKey, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign as nodeSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -42,7 +42,10 @@ export class Flood {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
   }
 
-  send(path: string, opts: { method?: string; body?: Buffer | string; headers?: Record<string, string> } = {}): Promise<Answer> {
+  send(
+    path: string,
+    opts: { method?: string; body?: Buffer | string; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
     const body = opts.body === undefined ? undefined : Buffer.isBuffer(opts.body) ? opts.body : Buffer.from(opts.body);
     const headers: Record<string, string> = { ...opts.headers };
     if (body !== undefined) {
@@ -51,11 +54,24 @@ export class Flood {
     }
     return new Promise((resolve, reject) => {
       const req = http.request(
-        { host: '127.0.0.1', port: this.port, path, method: opts.method ?? (body ? 'POST' : 'GET'), headers, agent: this.agent },
+        {
+          host: '127.0.0.1',
+          port: this.port,
+          path,
+          method: opts.method ?? (body ? 'POST' : 'GET'),
+          headers,
+          agent: this.agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
           res.on('error', reject);
         },
       );
@@ -66,7 +82,12 @@ export class Flood {
   }
 
   /** Runs `count` jobs with at most `concurrency` in flight, stopping early at `deadline` (ms epoch). */
-  async run<T>(count: number, concurrency: number, job: (i: number) => Promise<T>, deadline = Infinity): Promise<T[]> {
+  async run<T>(
+    count: number,
+    concurrency: number,
+    job: (i: number) => Promise<T>,
+    deadline = Number.POSITIVE_INFINITY,
+  ): Promise<T[]> {
     const out: T[] = [];
     let next = 0;
     const worker = async (): Promise<void> => {
@@ -102,7 +123,11 @@ export function rawExchange(
       clearTimeout(timer);
       clearTimeout(giveUp);
       s.destroy();
-      resolve({ text: Buffer.concat(chunks).toString('latin1'), closedAfterMs: Date.now() - started, closedByServer: byServer });
+      resolve({
+        text: Buffer.concat(chunks).toString('latin1'),
+        closedAfterMs: Date.now() - started,
+        closedByServer: byServer,
+      });
     };
     s.on('data', (c: Buffer) => chunks.push(c));
     s.on('close', () => finish(true));
@@ -201,7 +226,11 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 export function assertNoSecrets(where: string, texts: readonly string[], secrets: readonly string[]): void {
   const known = secrets.filter((s) => s.length >= 16);
   for (const text of texts) {
-    for (const [i, s] of known.entries()) assert.ok(!text.includes(s), `${where}: secret #${i} leaked: …${text.slice(Math.max(0, text.indexOf(s) - 60), text.indexOf(s))}`);
+    for (const [i, s] of known.entries())
+      assert.ok(
+        !text.includes(s),
+        `${where}: secret #${i} leaked: …${text.slice(Math.max(0, text.indexOf(s) - 60), text.indexOf(s))}`,
+      );
     assert.doesNotMatch(text, FULL_JWT, `${where}: a full JWT leaked`);
     assert.doesNotMatch(text, PRIVATE_KEY, `${where}: private key material leaked`);
   }

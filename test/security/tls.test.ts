@@ -28,7 +28,10 @@ function handshake(port: number, opts: tls.ConnectionOptions): Promise<'ok' | st
   });
 }
 
-test('mtls: foreign, spoofed and missing client certificates die at the handshake; TLS 1.0/1.1 refused', { skip, timeout: 40_000 }, async (t) => {
+test('mtls: foreign, spoofed and missing client certificates die at the handshake; TLS 1.0/1.1 refused', {
+  skip,
+  timeout: 40_000,
+}, async (t) => {
   const pki = makePki('sec-mtls');
   const other = makePki('sec-other');
   t.after(() => {
@@ -36,8 +39,31 @@ test('mtls: foreign, spoofed and missing client certificates die at the handshak
     rmSync(other.dir, { recursive: true, force: true });
   });
   // A self-signed certificate whose subject and issuer copy the real CA's name.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'spoof-key.pem', '-out', 'spoof.pem', '-days', '1', '-subj', '/CN=sec-mtls-ca'], { cwd: other.dir, stdio: 'pipe' });
-  const spoof = { cert: readFileSync(join(other.dir, 'spoof.pem')), key: readFileSync(join(other.dir, 'spoof-key.pem')) };
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      'spoof-key.pem',
+      '-out',
+      'spoof.pem',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=sec-mtls-ca',
+    ],
+    { cwd: other.dir, stdio: 'pipe' },
+  );
+  const spoof = {
+    cert: readFileSync(join(other.dir, 'spoof.pem')),
+    key: readFileSync(join(other.dir, 'spoof-key.pem')),
+  };
   const b = await startTestBroker(t, {
     env: { AA_TLS_MODE: 'mtls', AA_TLS_CERT: pki.serverCert, AA_TLS_KEY: pki.serverKey, AA_TLS_CLIENT_CA: pki.caCert },
     tls: { ca: pki.ca, ...pki.client },
@@ -46,10 +72,18 @@ test('mtls: foreign, spoofed and missing client certificates die at the handshak
   assert.equal(await handshake(port, { ca: pki.ca, ...pki.client }), 'ok');
 
   const hostile: tls.ConnectionOptions[] = [{ ca: pki.ca }, { ca: pki.ca, ...other.client }, { ca: pki.ca, ...spoof }];
-  const results = await Promise.all(Array.from({ length: 60 }, (_, i) => handshake(port, hostile[i % hostile.length] as tls.ConnectionOptions)));
+  const results = await Promise.all(
+    Array.from({ length: 60 }, (_, i) => handshake(port, hostile[i % hostile.length] as tls.ConnectionOptions)),
+  );
   for (const r of results) assert.notEqual(r, 'ok');
   for (const version of ['TLSv1', 'TLSv1.1'] as const) {
-    const r = await handshake(port, { ca: pki.ca, ...pki.client, minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+    const r = await handshake(port, {
+      ca: pki.ca,
+      ...pki.client,
+      minVersion: version,
+      maxVersion: version,
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
     assert.notEqual(r, 'ok', version);
   }
   assert.equal(b.logs.filter((l) => l.includes('request completed')).length, 1, 'only the real client reached HTTP');

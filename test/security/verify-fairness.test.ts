@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ED25519_ENGINES } from '../../src/crypto/ed25519-engine.js';
-import { startTestBroker, registerWith } from '../helpers/broker.js';
+import { registerWith, startTestBroker } from '../helpers/broker.js';
 import { Flood } from './support.js';
 
 const FLOODER = '203.0.113.7';
@@ -17,7 +17,9 @@ const FLOOD_CONNECTIONS = 72;
 const FLOOD_MAX = 3000;
 
 for (const engine of ED25519_ENGINES) {
-  test(`a forged-token flood from one address denies nothing to another (ed25519=${engine})`, { timeout: 90_000 }, async (t) => {
+  test(`a forged-token flood from one address denies nothing to another (ed25519=${engine})`, {
+    timeout: 90_000,
+  }, async (t) => {
     const env = { AA_TRUSTED_PROXIES: '127.0.0.1', AA_ED25519: engine };
     // Tokens issued by an earlier process on the same database and key are genuine but not in the new process's
     // verified cache, so validating them costs a real Ed25519 verification.
@@ -25,11 +27,20 @@ for (const engine of ED25519_ENGINES) {
     const earlier = [await first.registerAgent(), await first.registerAgent()];
     await first.stop();
     const b = await startTestBroker(t, { env, dir: first.dir });
-    assert.ok(b.logs.some((l) => / \| main \| signing key loaded \| path=.*, kid=[A-Za-z0-9_-]{43}, ed25519=/.test(l) && l.endsWith(`ed25519=${engine}`)));
+    assert.ok(
+      b.logs.some(
+        (l) =>
+          / \| main \| signing key loaded \| path=.*, kid=[A-Za-z0-9_-]{43}, ed25519=/.test(l) &&
+          l.endsWith(`ed25519=${engine}`),
+      ),
+    );
     // Long-lived: on a loaded machine the flood can outlast the default launch-token lifetime.
     const launchTokens = [await b.launchToken({ ttl: 600 }), await b.launchToken({ ttl: 600 })];
     const fromOther = { 'X-Forwarded-For': OTHER };
-    const other = { req: (path: string, o: Parameters<typeof b.req>[1] = {}) => b.req(path, { ...o, headers: { ...o.headers, ...fromOther } }) };
+    const other = {
+      req: (path: string, o: Parameters<typeof b.req>[1] = {}) =>
+        b.req(path, { ...o, headers: { ...o.headers, ...fromOther } }),
+    };
 
     const forged = earlier[0]!.token.slice(0, -4) + (earlier[0]!.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     const flood = new Flood(b.handle.port, FLOOD_CONNECTIONS);
@@ -43,18 +54,27 @@ for (const engine of ED25519_ENGINES) {
         while (!otherDone && sent < FLOOD_MAX) {
           sent++;
           const r = await flood
-            .send('/v1/token/validate', { body: JSON.stringify({ token: forged }), headers: { 'X-Forwarded-For': FLOODER } })
+            .send('/v1/token/validate', {
+              body: JSON.stringify({ token: forged }),
+              headers: { 'X-Forwarded-For': FLOODER },
+            })
             .catch(() => null);
           // A flood request that times out on a saturated machine says nothing about the other address.
           if (r === null) floodErrors++;
-          else floodAnswers.push({ status: r.status, retryAfter: r.headers['retry-after'] as string | undefined, valid: r.status === 200 ? JSON.parse(r.text).valid : undefined });
+          else
+            floodAnswers.push({
+              status: r.status,
+              retryAfter: r.headers['retry-after'] as string | undefined,
+              valid: r.status === 200 ? JSON.parse(r.text).valid : undefined,
+            });
         }
       }),
     );
 
     // The other address starts once the flood is occupying the verifier (inline verification has no queue).
     const pool = b.handle.services.pool;
-    while (!pool.inlineEd25519 && pool.verificationsHeldBy(FLOODER) === 0 && sent < FLOOD_MAX) await new Promise((r) => setImmediate(r));
+    while (!pool.inlineEd25519 && pool.verificationsHeldBy(FLOODER) === 0 && sent < FLOOD_MAX)
+      await new Promise((r) => setImmediate(r));
 
     const outcomes: string[] = [];
     try {
@@ -85,6 +105,8 @@ for (const engine of ED25519_ENGINES) {
         assert.equal(a.retryAfter, '1');
       }
     }
-    t.diagnostic(`flood: ${floodAnswers.length} answers, ${floodAnswers.filter((a) => a.status === 503).length} shed, ${floodErrors} failed`);
+    t.diagnostic(
+      `flood: ${floodAnswers.length} answers, ${floodAnswers.filter((a) => a.status === 503).length} shed, ${floodErrors} failed`,
+    );
   });
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { findCycles, importGraph, layerViolations } from '../../scripts/check-imports.js';
 
 function tree(t: TestContext, files: Record<string, string>): string {
@@ -49,7 +49,9 @@ test('a cycle is reported as a closed path, a type-only edge included', (t) => {
     'src/cli/c.ts': "import type { A } from './a.js';\n",
     'src/self.ts': "import type { X } from './self.js';\n",
   });
-  const cycles = findCycles(importGraph(root)).map((c) => c.join(' -> ')).sort();
+  const cycles = findCycles(importGraph(root))
+    .map((c) => c.join(' -> '))
+    .sort();
   assert.deepEqual(cycles, [
     'src/cli/a.ts -> src/cli/b.ts -> src/cli/c.ts -> src/cli/a.ts',
     'src/config.ts -> src/log.ts -> src/config.ts',
@@ -61,7 +63,8 @@ test('layer rules: routes never reach store, services never reach transport', (t
   const root = tree(t, {
     'src/routes/ok.ts': "import { op } from '../services/ops.js';\n",
     'src/routes/bad.ts': "import type { Row } from '../store/store.js';\n",
-    'src/services/ops.ts': "import { q } from '../store/store.js';\nexport { HttpError } from '../transport/problem.js';\n",
+    'src/services/ops.ts':
+      "import { q } from '../store/store.js';\nexport { HttpError } from '../transport/problem.js';\n",
     'src/store/store.ts': 'export type Row = 1;\n',
     'src/transport/problem.ts': "import { op } from '../services/ops.js';\n",
   });

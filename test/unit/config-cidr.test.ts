@@ -1,7 +1,7 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { anyCidrContains, cidrContains, parseCidr, parseIpBytes } from '../../src/config/cidr.js';
+import { describe, it } from 'node:test';
 import type { Cidr } from '../../src/config/cidr.js';
+import { anyCidrContains, cidrContains, parseCidr, parseIpBytes } from '../../src/config/cidr.js';
 
 function must(text: string): Cidr {
   const c = parseCidr(text);
@@ -10,7 +10,7 @@ function must(text: string): Cidr {
 }
 
 describe('parseCidr accepts', () => {
-  const cases: Array<[string, 4 | 6, number, string]> = [
+  const cases: [string, 4 | 6, number, string][] = [
     ['10.0.0.0/8', 4, 8, '10.0.0.0/8'],
     ['10.1.2.3/8', 4, 8, '10.0.0.0/8'],
     ['192.168.1.7', 4, 32, '192.168.1.7/32'],
@@ -42,10 +42,35 @@ describe('parseCidr accepts', () => {
 
 describe('parseCidr rejects', () => {
   const bad = [
-    '', '/8', '10.0.0.0/', '10.0.0.0/33', '10.0.0.0/-1', '10.0.0.0/08', '10.0.0.0/8/8', '10.0.0/8', '10.0.0.0.0',
-    '256.0.0.1', '01.2.3.4', '1.2.3.04', ' 10.0.0.0/8', '10.0.0.0/8 ', '10.0.0.0 /8', '::/129', '[::1]', '[::1]/128',
-    'fe80::1%eth0', ':::', '1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', 'g::', 'localhost', '10.0.0.0/8a', '::ffff:1.2.3',
-    '1.2.3.4::', '0x0a.0.0.1',
+    '',
+    '/8',
+    '10.0.0.0/',
+    '10.0.0.0/33',
+    '10.0.0.0/-1',
+    '10.0.0.0/08',
+    '10.0.0.0/8/8',
+    '10.0.0/8',
+    '10.0.0.0.0',
+    '256.0.0.1',
+    '01.2.3.4',
+    '1.2.3.04',
+    ' 10.0.0.0/8',
+    '10.0.0.0/8 ',
+    '10.0.0.0 /8',
+    '::/129',
+    '[::1]',
+    '[::1]/128',
+    'fe80::1%eth0',
+    ':::',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '12345::',
+    'g::',
+    'localhost',
+    '10.0.0.0/8a',
+    '::ffff:1.2.3',
+    '1.2.3.4::',
+    '0x0a.0.0.1',
   ];
   for (const text of bad) {
     it(JSON.stringify(text), () => assert.equal(parseCidr(text), null));
@@ -54,18 +79,27 @@ describe('parseCidr rejects', () => {
 
 describe('parseIpBytes', () => {
   it('maps IPv4 into ::ffff:0:0/96 and parses embedded IPv4 tails', () => {
-    assert.deepEqual(Array.from(parseIpBytes('1.2.3.4')?.bytes ?? []), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 1, 2, 3, 4]);
-    assert.deepEqual(Array.from(parseIpBytes('::1.2.3.4')?.bytes ?? []), [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      Array.from(parseIpBytes('1.2.3.4')?.bytes ?? []),
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 1, 2, 3, 4],
+    );
+    assert.deepEqual(
+      Array.from(parseIpBytes('::1.2.3.4')?.bytes ?? []),
+      [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4],
+    );
     assert.deepEqual(
       Array.from(parseIpBytes('1:2:3:4:5:6:7.8.9.10')?.bytes ?? []),
       [0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 7, 8, 9, 10],
     );
-    assert.deepEqual(Array.from(parseIpBytes('abcd::ef')?.bytes ?? []), [0xab, 0xcd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xef]);
+    assert.deepEqual(
+      Array.from(parseIpBytes('abcd::ef')?.bytes ?? []),
+      [0xab, 0xcd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xef],
+    );
   });
 });
 
 describe('cidrContains', () => {
-  const table: Array<[string, string, boolean]> = [
+  const table: [string, string, boolean][] = [
     ['127.0.0.0/8', '127.0.0.1', true],
     ['127.0.0.0/8', '127.255.255.255', true],
     ['127.0.0.0/8', '128.0.0.1', false],

@@ -1,9 +1,11 @@
-import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { looksLikeBcrypt, sha256SecretMatches } from '../../src/config/admin-secret.js';
+import type { Config } from '../../src/config/config.js';
 import {
   ConfigError,
   devModeWarning,
@@ -11,10 +13,8 @@ import {
   loadConfig,
   startupWarnings,
 } from '../../src/config/config.js';
-import type { Config } from '../../src/config/config.js';
-import { parseGoInt, goTrimSpace } from '../../src/config/env-values.js';
 import { parseDuration } from '../../src/config/duration.js';
-import { sha256SecretMatches, looksLikeBcrypt } from '../../src/config/admin-secret.js';
+import { goTrimSpace, parseGoInt } from '../../src/config/env-values.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'cfg-env-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -73,10 +73,29 @@ describe('defaults', () => {
 
   it('treats every variable set to the empty string exactly like unset', () => {
     const names = [
-      'AA_PORT', 'AA_BIND_ADDRESS', 'AA_LOG_LEVEL', 'AA_TRUST_DOMAIN', 'AA_ISSUER', 'AA_AUDIENCE', 'AA_DEFAULT_TTL',
-      'AA_MAX_TTL', 'AA_APP_TOKEN_TTL', 'AA_ADMIN_TOKEN_TTL', 'AA_SEED_TOKENS', 'AA_DB_PATH', 'AA_SIGNING_KEY_PATH',
-      'AA_TLS_MODE', 'AA_TLS_CERT', 'AA_TLS_KEY', 'AA_TLS_CLIENT_CA', 'AA_CONFIG_PATH', 'AA_TRUSTED_PROXIES', 'AA_ED25519',
-      'AA_AUDIT_LOG_PATH', 'AA_AUDIT_RETENTION', 'AA_AUDIT_ARCHIVE_DIR',
+      'AA_PORT',
+      'AA_BIND_ADDRESS',
+      'AA_LOG_LEVEL',
+      'AA_TRUST_DOMAIN',
+      'AA_ISSUER',
+      'AA_AUDIENCE',
+      'AA_DEFAULT_TTL',
+      'AA_MAX_TTL',
+      'AA_APP_TOKEN_TTL',
+      'AA_ADMIN_TOKEN_TTL',
+      'AA_SEED_TOKENS',
+      'AA_DB_PATH',
+      'AA_SIGNING_KEY_PATH',
+      'AA_TLS_MODE',
+      'AA_TLS_CERT',
+      'AA_TLS_KEY',
+      'AA_TLS_CLIENT_CA',
+      'AA_CONFIG_PATH',
+      'AA_TRUSTED_PROXIES',
+      'AA_ED25519',
+      'AA_AUDIT_LOG_PATH',
+      'AA_AUDIT_RETENTION',
+      'AA_AUDIT_ARCHIVE_DIR',
     ];
     const empty = Object.fromEntries(names.map((n) => [n, '']));
     const a = load(empty);
@@ -109,15 +128,17 @@ describe('overrides', () => {
       AA_APP_TOKEN_TTL: '-5',
       AA_ADMIN_TOKEN_TTL: '+900',
     });
-    assert.deepEqual(
-      [cfg.defaultTtl, cfg.maxTtl, cfg.appTokenTtl, cfg.adminTokenTtl],
-      [60, 0, -5, 900],
-    );
+    assert.deepEqual([cfg.defaultTtl, cfg.maxTtl, cfg.appTokenTtl, cfg.adminTokenTtl], [60, 0, -5, 900]);
     assert.deepEqual(warnings, []);
   });
 
   it('lower-cases AA_LOG_LEVEL', () => {
-    for (const [raw, want] of [['quiet', 'quiet'], ['STANDARD', 'standard'], ['Trace', 'trace'], ['verbose', 'verbose']]) {
+    for (const [raw, want] of [
+      ['quiet', 'quiet'],
+      ['STANDARD', 'standard'],
+      ['Trace', 'trace'],
+      ['verbose', 'verbose'],
+    ]) {
       assert.equal(load({ AA_LOG_LEVEL: raw }).cfg.logLevel, want);
     }
   });
@@ -145,23 +166,49 @@ describe('overrides', () => {
 });
 
 describe('integer parsing (Go strconv.Atoi)', () => {
-  const valid: Array<[string, number]> = [
-    ['0', 0], ['300', 300], ['+5', 5], ['-1', -1], ['007', 7], ['-0', 0],
-    ['9223372036854775807', 9223372036854775807], ['-9223372036854775808', -9223372036854775808],
+  const valid: [string, number][] = [
+    ['0', 0],
+    ['300', 300],
+    ['+5', 5],
+    ['-1', -1],
+    ['007', 7],
+    ['-0', 0],
+    ['9223372036854775807', 2 ** 63],
+    ['-9223372036854775808', -(2 ** 63)],
   ];
   for (const [text, want] of valid) {
     it(`accepts ${JSON.stringify(text)}`, () => assert.equal(parseGoInt(text), want));
   }
   const invalid = [
-    '300s', '5m', ' 300', '300 ', '1e3', '0x10', '1_000', '3.5', '+', '-', '', '++1', '--1', '١٢',
-    '9223372036854775808', '-9223372036854775809', '99999999999999999999',
+    '300s',
+    '5m',
+    ' 300',
+    '300 ',
+    '1e3',
+    '0x10',
+    '1_000',
+    '3.5',
+    '+',
+    '-',
+    '',
+    '++1',
+    '--1',
+    '١٢',
+    '9223372036854775808',
+    '-9223372036854775809',
+    '99999999999999999999',
   ];
   for (const text of invalid) {
     it(`rejects ${JSON.stringify(text)}`, () => assert.equal(parseGoInt(text), null));
   }
 
   it('keeps the default for an invalid value and warns with the variable and the ignored value', () => {
-    const { cfg, warnings } = load({ AA_DEFAULT_TTL: '300s', AA_MAX_TTL: ' 300', AA_APP_TOKEN_TTL: '9223372036854775808', AA_ADMIN_TOKEN_TTL: '1e3' });
+    const { cfg, warnings } = load({
+      AA_DEFAULT_TTL: '300s',
+      AA_MAX_TTL: ' 300',
+      AA_APP_TOKEN_TTL: '9223372036854775808',
+      AA_ADMIN_TOKEN_TTL: '1e3',
+    });
     assert.deepEqual([cfg.defaultTtl, cfg.maxTtl, cfg.appTokenTtl, cfg.adminTokenTtl], [300, 86400, 1800, 300]);
     assert.deepEqual(warnings.map(stripTs), [
       '[AA:CFG:WARN] <ts> | load | ignoring invalid integer, using default | var=AA_DEFAULT_TTL value="300s" default=300',
@@ -191,7 +238,10 @@ describe('TTL warning', () => {
     assert.deepEqual(load({ AA_DEFAULT_TTL: '300', AA_MAX_TTL: '300' }).warnings, []);
     assert.deepEqual(load({ AA_DEFAULT_TTL: '600', AA_MAX_TTL: '0' }).warnings, []);
     assert.deepEqual(load({ AA_DEFAULT_TTL: '600', AA_MAX_TTL: '-1' }).warnings, []);
-    assert.deepEqual(load({ AA_MAX_TTL: '100', AA_DEFAULT_TTL: '50', AA_ADMIN_TOKEN_TTL: '999', AA_APP_TOKEN_TTL: '999' }).warnings, []);
+    assert.deepEqual(
+      load({ AA_MAX_TTL: '100', AA_DEFAULT_TTL: '50', AA_ADMIN_TOKEN_TTL: '999', AA_APP_TOKEN_TTL: '999' }).warnings,
+      [],
+    );
   });
 
   it('goes to stdout by default as one newline-terminated write', (t) => {
@@ -203,7 +253,10 @@ describe('TTL warning', () => {
     loadConfig({ AA_ADMIN_SECRET: 'x', AA_DEFAULT_TTL: '10', AA_MAX_TTL: '5' }, isolated);
     t.mock.restoreAll();
     assert.equal(writes.length, 1);
-    assert.match(writes[0] as string, /^\[AA:CFG:WARN\] .* \| load \| AA_DEFAULT_TTL exceeds AA_MAX_TTL .* default_ttl=10 max_ttl=5\n$/);
+    assert.match(
+      writes[0] as string,
+      /^\[AA:CFG:WARN\] .* \| load \| AA_DEFAULT_TTL exceeds AA_MAX_TTL .* default_ttl=10 max_ttl=5\n$/,
+    );
   });
 });
 
@@ -215,7 +268,10 @@ describe('AA_PORT', () => {
   });
   for (const bad of ['65536', 'http', '80a', '-1', '+80', ' 80', '1e3', '100000', '8080.0']) {
     it(`rejects ${JSON.stringify(bad)}`, () => {
-      assert.equal(configError({ AA_PORT: bad }), `AA_PORT must be a port number from 0 to 65535, got ${JSON.stringify(bad)}`);
+      assert.equal(
+        configError({ AA_PORT: bad }),
+        `AA_PORT must be a port number from 0 to 65535, got ${JSON.stringify(bad)}`,
+      );
     });
   }
 });
@@ -247,13 +303,19 @@ describe('AA_TLS_MODE', () => {
   });
   for (const bad of ['TLS', 'https', 'mTLS', ' tls', 'off']) {
     it(`rejects ${JSON.stringify(bad)} instead of silently serving HTTP`, () => {
-      assert.equal(configError({ AA_TLS_MODE: bad }), `AA_TLS_MODE must be none, tls or mtls, got ${JSON.stringify(bad)}`);
+      assert.equal(
+        configError({ AA_TLS_MODE: bad }),
+        `AA_TLS_MODE must be none, tls or mtls, got ${JSON.stringify(bad)}`,
+      );
     });
   }
   it('names the missing file variable', () => {
     assert.equal(configError({ AA_TLS_MODE: 'tls', AA_TLS_KEY: '/k' }), 'AA_TLS_CERT must be set when AA_TLS_MODE=tls');
     assert.equal(configError({ AA_TLS_MODE: 'tls', AA_TLS_CERT: '/c' }), 'AA_TLS_KEY must be set when AA_TLS_MODE=tls');
-    assert.equal(configError({ AA_TLS_MODE: 'mtls', AA_TLS_KEY: '/k' }), 'AA_TLS_CERT must be set when AA_TLS_MODE=mtls');
+    assert.equal(
+      configError({ AA_TLS_MODE: 'mtls', AA_TLS_KEY: '/k' }),
+      'AA_TLS_CERT must be set when AA_TLS_MODE=mtls',
+    );
     assert.equal(
       configError({ AA_TLS_MODE: 'mtls', AA_TLS_CERT: '/c', AA_TLS_KEY: '/k' }),
       'AA_TLS_CLIENT_CA must be set when AA_TLS_MODE=mtls',
@@ -272,7 +334,11 @@ describe('AA_SIGNING_KEY_MAX_AGE', () => {
   });
   it('is fatal for anything else, naming the value', () => {
     for (const v of ['30', '30D', '1.5h', '-1h', ' 1h', '1h30m', 'never', '59s', '3651d', '0d']) {
-      assert.match(configError({ AA_SIGNING_KEY_MAX_AGE: v }), /^AA_SIGNING_KEY_MAX_AGE must be a duration from 60s to 3650d/, v);
+      assert.match(
+        configError({ AA_SIGNING_KEY_MAX_AGE: v }),
+        /^AA_SIGNING_KEY_MAX_AGE must be a duration from 60s to 3650d/,
+        v,
+      );
     }
     assert.match(configError({ AA_SIGNING_KEY_MAX_AGE: '1w' }), /got "1w"$/);
   });
@@ -281,7 +347,10 @@ describe('AA_SIGNING_KEY_MAX_AGE', () => {
 describe('AA_TRUSTED_PROXIES', () => {
   it('parses comma-separated CIDRs and bare addresses, ignoring blanks and surrounding spaces', () => {
     const { cfg } = load({ AA_TRUSTED_PROXIES: '10.0.0.0/8, 192.168.1.7 ,::1,, fd00::/8,' });
-    assert.deepEqual(cfg.trustedProxies.map((c) => c.text), ['10.0.0.0/8', '192.168.1.7/32', '::1/128', 'fd00::/8']);
+    assert.deepEqual(
+      cfg.trustedProxies.map((c) => c.text),
+      ['10.0.0.0/8', '192.168.1.7/32', '::1/128', 'fd00::/8'],
+    );
   });
   it('rejects an invalid entry, naming it', () => {
     assert.equal(
@@ -305,11 +374,18 @@ describe('AA_ED25519', () => {
 });
 
 describe('admin secret', () => {
-  const WEAK = "admin secret is a known-weak default; run 'awrit init' to generate a secure config, or set a strong AA_ADMIN_SECRET";
+  const WEAK =
+    "admin secret is a known-weak default; run 'awrit init' to generate a secure config, or set a strong AA_ADMIN_SECRET";
 
   it('is fatal when missing, empty or the known-weak default', () => {
-    assert.throws(() => loadConfig({}, isolated), (e: unknown) => e instanceof ConfigError && e.message === WEAK);
-    assert.throws(() => loadConfig({ AA_ADMIN_SECRET: '' }, isolated), (e: unknown) => e instanceof ConfigError && e.message === WEAK);
+    assert.throws(
+      () => loadConfig({}, isolated),
+      (e: unknown) => e instanceof ConfigError && e.message === WEAK,
+    );
+    assert.throws(
+      () => loadConfig({ AA_ADMIN_SECRET: '' }, isolated),
+      (e: unknown) => e instanceof ConfigError && e.message === WEAK,
+    );
     assert.equal(configError({ AA_ADMIN_SECRET: 'change-me-in-production' }), WEAK);
   });
 
@@ -321,7 +397,7 @@ describe('admin secret', () => {
       assert.deepEqual(cfg.adminSecret.digest, createHash('sha256').update(secret, 'utf8').digest());
       assert.ok(!Object.values(cfg).includes(secret), 'plaintext must not be kept in the config');
       assert.equal(sha256SecretMatches(cfg.adminSecret.digest, secret), true);
-      assert.equal(sha256SecretMatches(cfg.adminSecret.digest, secret + ' '), false);
+      assert.equal(sha256SecretMatches(cfg.adminSecret.digest, `${secret} `), false);
     }
   });
 
@@ -336,14 +412,14 @@ describe('admin secret', () => {
   });
 
   it('treats near-misses of the bcrypt shape as plaintext', () => {
-    const hash60 = '$2b$12$' + 'a'.repeat(53);
+    const hash60 = `$2b$12$${'a'.repeat(53)}`;
     assert.equal(looksLikeBcrypt(hash60), true);
     assert.equal(looksLikeBcrypt(hash60.slice(0, 59)), false);
-    assert.equal(looksLikeBcrypt(hash60 + 'a'), false);
-    assert.equal(looksLikeBcrypt('$2x$12$' + 'a'.repeat(53)), false);
-    assert.equal(looksLikeBcrypt('$2$12$' + 'a'.repeat(54)), false);
+    assert.equal(looksLikeBcrypt(`${hash60}a`), false);
+    assert.equal(looksLikeBcrypt(`$2x$12$${'a'.repeat(53)}`), false);
+    assert.equal(looksLikeBcrypt(`$2$12$${'a'.repeat(54)}`), false);
     // 60 characters but 61 bytes: the Go check counts bytes.
-    assert.equal(looksLikeBcrypt('$2b$12$' + 'a'.repeat(52) + 'é'), false);
+    assert.equal(looksLikeBcrypt(`$2b$12$${'a'.repeat(52)}é`), false);
     assert.equal(load({ AA_ADMIN_SECRET: hash60.slice(0, 59) }).cfg.adminSecret.kind, 'sha256');
   });
 });
@@ -351,17 +427,25 @@ describe('admin secret', () => {
 describe('startup warnings (logged by main)', () => {
   it('returns the dev-mode warning for MODE development, including when there is no config file', () => {
     const { cfg } = load({});
-    assert.deepEqual(devModeWarning(cfg), ['BROKER', 'main', 'Running in development mode -- admin secret stored in plaintext']);
+    assert.deepEqual(devModeWarning(cfg), [
+      'BROKER',
+      'main',
+      'Running in development mode -- admin secret stored in plaintext',
+    ]);
     assert.equal(devModeWarning({ mode: 'production' }), null);
     assert.equal(devModeWarning({ mode: 'Development' }), null);
   });
 
   it('returns the 0.0.0.0 warning only without TLS', () => {
     assert.deepEqual(exposedBindWarning({ bindAddress: '0.0.0.0', tlsMode: 'none' }), [
-      'BROKER', 'main', 'binding to 0.0.0.0 without TLS \u2014 use AA_TLS_MODE=tls in production',
+      'BROKER',
+      'main',
+      'binding to 0.0.0.0 without TLS \u2014 use AA_TLS_MODE=tls in production',
     ]);
     assert.deepEqual(exposedBindWarning({ bindAddress: '::', tlsMode: 'none' }), [
-      'BROKER', 'main', 'binding to :: without TLS \u2014 use AA_TLS_MODE=tls in production',
+      'BROKER',
+      'main',
+      'binding to :: without TLS \u2014 use AA_TLS_MODE=tls in production',
     ]);
     assert.equal(exposedBindWarning({ bindAddress: '0.0.0.0', tlsMode: 'tls' }), null);
     assert.equal(exposedBindWarning({ bindAddress: '127.0.0.1', tlsMode: 'none' }), null);
@@ -369,10 +453,13 @@ describe('startup warnings (logged by main)', () => {
 
   it('lists both in emission order', () => {
     const { cfg } = load({ AA_BIND_ADDRESS: '0.0.0.0' });
-    assert.deepEqual(startupWarnings(cfg).map((w) => w[2]), [
-      'Running in development mode -- admin secret stored in plaintext',
-      'binding to 0.0.0.0 without TLS \u2014 use AA_TLS_MODE=tls in production',
-    ]);
+    assert.deepEqual(
+      startupWarnings(cfg).map((w) => w[2]),
+      [
+        'Running in development mode -- admin secret stored in plaintext',
+        'binding to 0.0.0.0 without TLS \u2014 use AA_TLS_MODE=tls in production',
+      ],
+    );
     assert.deepEqual(startupWarnings({ mode: 'production', bindAddress: '127.0.0.1', tlsMode: 'none' }), []);
   });
 });
@@ -388,16 +475,32 @@ describe('goTrimSpace', () => {
 describe('audit trail variables', () => {
   it('parses durations with one unit and refuses anything else', () => {
     assert.deepEqual(['90s', '15m', '12h', '30d'].map(parseDuration), [90, 900, 43_200, 2_592_000]);
-    for (const bad of ['', '0s', '30', 'd', '1.5h', '1h30m', ' 1h', '1H', '-1d', '1w']) assert.equal(parseDuration(bad), null, bad);
+    for (const bad of ['', '0s', '30', 'd', '1.5h', '1h30m', ' 1h', '1H', '-1d', '1w'])
+      assert.equal(parseDuration(bad), null, bad);
   });
 
   it('is off by default; retention needs an archive directory and a valid duration', () => {
     assert.deepEqual(load({}).cfg.audit, { logPath: '', retentionSeconds: null, archiveDir: '' });
-    assert.deepEqual(load({ AA_AUDIT_LOG_PATH: '/var/log/a.jsonl', AA_AUDIT_RETENTION: '30d', AA_AUDIT_ARCHIVE_DIR: '/arch' }).cfg.audit, {
-      logPath: '/var/log/a.jsonl', retentionSeconds: 2_592_000, archiveDir: '/arch',
-    });
-    assert.equal(configError({ AA_AUDIT_RETENTION: '30d' }), 'AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set');
-    assert.equal(configError({ AA_AUDIT_RETENTION: '30 days', AA_AUDIT_ARCHIVE_DIR: '/a' }), 'AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got "30 days"');
-    assert.equal(configError({ AA_AUDIT_ARCHIVE_DIR: '/a' }), 'AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither');
+    assert.deepEqual(
+      load({ AA_AUDIT_LOG_PATH: '/var/log/a.jsonl', AA_AUDIT_RETENTION: '30d', AA_AUDIT_ARCHIVE_DIR: '/arch' }).cfg
+        .audit,
+      {
+        logPath: '/var/log/a.jsonl',
+        retentionSeconds: 2_592_000,
+        archiveDir: '/arch',
+      },
+    );
+    assert.equal(
+      configError({ AA_AUDIT_RETENTION: '30d' }),
+      'AA_AUDIT_ARCHIVE_DIR must be set when AA_AUDIT_RETENTION is set',
+    );
+    assert.equal(
+      configError({ AA_AUDIT_RETENTION: '30 days', AA_AUDIT_ARCHIVE_DIR: '/a' }),
+      'AA_AUDIT_RETENTION must be a duration such as 90s, 12h or 30d, got "30 days"',
+    );
+    assert.equal(
+      configError({ AA_AUDIT_ARCHIVE_DIR: '/a' }),
+      'AA_AUDIT_ARCHIVE_DIR is set but AA_AUDIT_RETENTION is not; set both or neither',
+    );
   });
 });

@@ -1,18 +1,18 @@
-import { after, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, startupWarnings } from '../../src/config/config.js';
+import { after, beforeEach, describe, it } from 'node:test';
+import { sha256Utf8 } from '../../src/config/admin-secret.js';
 import type { Config } from '../../src/config/config.js';
+import { ConfigError, loadConfig, startupWarnings } from '../../src/config/config.js';
 import {
   ConfigFileParser,
   configFileCandidates,
   MAX_LINE_BYTES,
   parseConfigText,
 } from '../../src/config/config-file.js';
-import { sha256Utf8 } from '../../src/config/admin-secret.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cfg-file-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +39,10 @@ function put(path: string, text: string, mode = 0o600): string {
 function load(env: NodeJS.ProcessEnv, home: string | null | 'from-env' = join(dir, 'home')) {
   const warnings: string[] = [];
   const warn = (l: string) => void warnings.push(l);
-  const cfg = loadConfig(env, home === 'from-env' ? { etcPath: etcPath(), warn } : { etcPath: etcPath(), homeDir: home, warn });
+  const cfg = loadConfig(
+    env,
+    home === 'from-env' ? { etcPath: etcPath(), warn } : { etcPath: etcPath(), homeDir: home, warn },
+  );
   return { cfg, warnings: warnings.map((l) => l.replace(TS, '<ts>')) };
 }
 
@@ -66,10 +69,17 @@ describe('search order', () => {
   });
 
   it('builds the candidate list from env and options', () => {
-    assert.deepEqual(configFileCandidates({ AA_CONFIG_PATH: '/x', HOME: '/h' }), ['/x', '/etc/broker/config', '/h/.broker/config']);
+    assert.deepEqual(configFileCandidates({ AA_CONFIG_PATH: '/x', HOME: '/h' }), [
+      '/x',
+      '/etc/broker/config',
+      '/h/.broker/config',
+    ]);
     assert.deepEqual(configFileCandidates({ AA_CONFIG_PATH: '', HOME: '' }), ['/etc/broker/config']);
     assert.deepEqual(configFileCandidates({ HOME: '/h' }, { homeDir: null, etcPath: '/e' }), ['/e']);
-    assert.deepEqual(configFileCandidates({ HOME: '/h' }, { homeDir: '/other' }), ['/etc/broker/config', '/other/.broker/config']);
+    assert.deepEqual(configFileCandidates({ HOME: '/h' }, { homeDir: '/other' }), [
+      '/etc/broker/config',
+      '/other/.broker/config',
+    ]);
   });
 
   it('falls back to env HOME when no home directory is injected, and skips home when unknown', () => {
@@ -107,7 +117,9 @@ describe('per-candidate rules', () => {
     put(homeConfig(), 'ADMIN_SECRET=home\n');
     const r = load({ AA_CONFIG_PATH: link });
     assert.equal(r.cfg.configFile, homeConfig());
-    assert.deepEqual(r.warnings, [`[AA:CFG:WARN] <ts> | configfile | config path is a symlink, skipping | path=${link}`]);
+    assert.deepEqual(r.warnings, [
+      `[AA:CFG:WARN] <ts> | configfile | config path is a symlink, skipping | path=${link}`,
+    ]);
   });
 
   it('warns about a dangling symlink too (lstat, not stat)', () => {
@@ -115,7 +127,9 @@ describe('per-candidate rules', () => {
     symlinkSync(join(dir, 'nowhere'), link);
     const r = load({ AA_CONFIG_PATH: link, AA_ADMIN_SECRET: 'x' });
     assert.equal(r.cfg.configFile, null);
-    assert.deepEqual(r.warnings, [`[AA:CFG:WARN] <ts> | configfile | config path is a symlink, skipping | path=${link}`]);
+    assert.deepEqual(r.warnings, [
+      `[AA:CFG:WARN] <ts> | configfile | config path is a symlink, skipping | path=${link}`,
+    ]);
   });
 
   for (const mode of [0o644, 0o640, 0o604, 0o660, 0o610, 0o601, 0o777]) {
@@ -159,7 +173,9 @@ describe('per-candidate rules', () => {
     put(homeConfig(), 'ADMIN_SECRET=home\n');
     const r = load({ AA_CONFIG_PATH: d });
     assert.equal(r.cfg.configFile, homeConfig());
-    assert.deepEqual(r.warnings, [`[AA:CFG:WARN] <ts> | configfile | config path is not a regular file, skipping | path=${d}`]);
+    assert.deepEqual(r.warnings, [
+      `[AA:CFG:WARN] <ts> | configfile | config path is not a regular file, skipping | path=${d}`,
+    ]);
   });
 
   it('does not hang on a FIFO', () => {
@@ -167,7 +183,9 @@ describe('per-candidate rules', () => {
     execFileSync('mkfifo', ['-m', '600', fifo]);
     const r = load({ AA_CONFIG_PATH: fifo, AA_ADMIN_SECRET: 'x' });
     assert.equal(r.cfg.configFile, null);
-    assert.deepEqual(r.warnings, [`[AA:CFG:WARN] <ts> | configfile | config path is not a regular file, skipping | path=${fifo}`]);
+    assert.deepEqual(r.warnings, [
+      `[AA:CFG:WARN] <ts> | configfile | config path is not a regular file, skipping | path=${fifo}`,
+    ]);
   });
 
   it('logs a path with a newline without breaking the line', () => {
@@ -195,7 +213,7 @@ describe('precedence', () => {
   });
 
   it('takes a bcrypt hash from the file as a hash', () => {
-    const hash = '$2a$12$' + 'R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'.slice(0, 53);
+    const hash = `$2a$12$${'R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'.slice(0, 53)}`;
     put(etcPath(), `ADMIN_SECRET=${hash}\n`);
     assert.deepEqual(load({}).cfg.adminSecret, { kind: 'bcrypt', hash });
   });
@@ -227,13 +245,18 @@ describe('KEY=VALUE format', () => {
 
   it('splits at the first = and keeps quotes, inline comments and $ verbatim', () => {
     assert.deepEqual(parseConfigText('ADMIN_SECRET=a=b=c\n'), { adminSecret: 'a=b=c' });
-    assert.deepEqual(parseConfigText('ADMIN_SECRET="quoted" # not a comment\n'), { adminSecret: '"quoted" # not a comment' });
+    assert.deepEqual(parseConfigText('ADMIN_SECRET="quoted" # not a comment\n'), {
+      adminSecret: '"quoted" # not a comment',
+    });
     assert.deepEqual(parseConfigText("ADMIN_SECRET='$HOME'\n"), { adminSecret: "'$HOME'" });
   });
 
   it('recognises only MODE and ADMIN_SECRET, case-sensitively, later duplicates winning', () => {
     assert.deepEqual(parseConfigText('mode=production\nAdmin_Secret=x\nexport MODE=y\n'), {});
-    assert.deepEqual(parseConfigText('MODE=a\nMODE=b\nADMIN_SECRET=1\nADMIN_SECRET=2'), { mode: 'b', adminSecret: '2' });
+    assert.deepEqual(parseConfigText('MODE=a\nMODE=b\nADMIN_SECRET=1\nADMIN_SECRET=2'), {
+      mode: 'b',
+      adminSecret: '2',
+    });
   });
 
   it('does not treat a UTF-8 BOM as whitespace (as Go)', () => {
@@ -266,8 +289,8 @@ describe('KEY=VALUE format', () => {
   });
 
   it('parses a real file larger than one read chunk', () => {
-    const filler = '# ' + 'z'.repeat(100) + '\n';
-    put(etcPath(), filler.repeat(2000) + 'ADMIN_SECRET=deep\nMODE=production\n');
+    const filler = `# ${'z'.repeat(100)}\n`;
+    put(etcPath(), `${filler.repeat(2000)}ADMIN_SECRET=deep\nMODE=production\n`);
     const r = load({});
     assert.deepEqual(secretOf(r.cfg), sha256Utf8('deep'));
     assert.equal(r.cfg.mode, 'production');

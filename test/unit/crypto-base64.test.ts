@@ -46,11 +46,11 @@ describe('base64url (JWT parts)', () => {
   it('rejects non-zero unused trailing bits so each byte string has one spelling', () => {
     // 'AA' is [0]; 'AB'..'AP' carry bits beyond the single byte.
     assert.deepEqual(decodeBase64Url('AA'), bytes(0));
-    for (const c of 'BCDEFGHIJKLMNOP') assert.equal(decodeBase64Url('A' + c), null, 'A' + c);
+    for (const c of 'BCDEFGHIJKLMNOP') assert.equal(decodeBase64Url(`A${c}`), null, `A${c}`);
     assert.deepEqual(decodeBase64Url('AQ'), bytes(0x01));
     // Three chars carry 16 bits; the last char's two low bits are unused.
     assert.deepEqual(decodeBase64Url('AAE'), bytes(0, 1));
-    for (const c of 'BCD') assert.equal(decodeBase64Url('AA' + c), null, 'AA' + c);
+    for (const c of 'BCD') assert.equal(decodeBase64Url(`AA${c}`), null, `AA${c}`);
     assert.equal(decodeBase64Url('-_9'), null);
     assert.equal(decodeBase64Url('-__'), null);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keyPairFromSeed, jwkThumbprint, signDetached, verifyDetached } from '../../src/crypto/ed25519.js';
+import { jwkThumbprint, keyPairFromSeed, signDetached, verifyDetached } from '../../src/crypto/ed25519.js';
 import { hasDuplicateKeys } from '../../src/crypto/json-keys.js';
 import {
   checkHeader,
@@ -121,7 +121,7 @@ describe('splitCompactJws', () => {
   });
 
   it('rejects a header that is not a JSON object', () => {
-    for (const h of ['', 'null', '[]', '"EdDSA"', '1', '{', '{"alg":"EdDSA"} x', '\ufeff' + good]) {
+    for (const h of ['', 'null', '[]', '"EdDSA"', '1', '{', '{"alg":"EdDSA"} x', `\ufeff${good}`]) {
       assert.equal(splitCompactJws(token(h)), null, JSON.stringify(h));
     }
   });
@@ -135,8 +135,9 @@ describe('splitCompactJws', () => {
   it('gives the header a null prototype so __proto__ is plain data', () => {
     const h = headerOf(`{"alg":"EdDSA","kid":"${KID}","__proto__":{"polluted":true}}`);
     assert.equal(Object.getPrototypeOf(h), null);
-    assert.deepEqual(h['__proto__'], { polluted: true });
-    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+    // biome-ignore lint/suspicious/noProto: an own property named __proto__ is what this test is about
+    assert.deepEqual(h.__proto__, { polluted: true });
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
   });
 
   it('bounds the token length', () => {

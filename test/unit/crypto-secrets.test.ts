@@ -5,8 +5,8 @@ import { hashSync } from 'bcryptjs';
 import { CryptoPool } from '../../src/crypto/crypto-pool.js';
 import {
   clientSecretNeedsRehash,
-  digestsEqual,
   DUMMY_CLIENT_SECRET_HASH,
+  digestsEqual,
   hashClientSecret,
   isBcryptHash,
   randomHex,
@@ -19,7 +19,12 @@ describe('hashing helpers', () => {
     const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
     assert.equal(sha256Hex('abc'), abc);
     assert.equal(sha256Hex(Uint8Array.from([0x61, 0x62, 0x63])), abc);
-    assert.equal(sha256Hex('é'), createHash('sha256').update(Buffer.from([0xc3, 0xa9])).digest('hex'));
+    assert.equal(
+      sha256Hex('é'),
+      createHash('sha256')
+        .update(Buffer.from([0xc3, 0xa9]))
+        .digest('hex'),
+    );
   });
 
   it('randomHex gives lowercase hex of the requested size, fresh each time', () => {
@@ -40,11 +45,11 @@ describe('hashing helpers', () => {
   it('isBcryptHash follows the Go broker rule', () => {
     const h = hashSync('x', 4);
     assert.equal(isBcryptHash(h), true);
-    assert.equal(isBcryptHash('$2a$' + h.slice(4)), true);
-    assert.equal(isBcryptHash('$2y$' + h.slice(4)), true);
-    assert.equal(isBcryptHash('$2x$' + h.slice(4)), false);
+    assert.equal(isBcryptHash(`$2a$${h.slice(4)}`), true);
+    assert.equal(isBcryptHash(`$2y$${h.slice(4)}`), true);
+    assert.equal(isBcryptHash(`$2x$${h.slice(4)}`), false);
     assert.equal(isBcryptHash(h.slice(0, 59)), false);
-    assert.equal(isBcryptHash(h + 'x'), false);
+    assert.equal(isBcryptHash(`${h}x`), false);
     assert.equal(isBcryptHash('sha256$00$00'), false);
   });
 });
@@ -74,7 +79,7 @@ describe('client secrets', () => {
     const flipped = stored.slice(0, -1) + (stored.endsWith('0') ? '1' : '0');
     assert.equal(await verifyClientSecret('right', flipped, pool), false);
     assert.equal(await verifyClientSecret('right', stored.toUpperCase(), pool), false);
-    assert.equal(await verifyClientSecret('right', stored + '0', pool), false);
+    assert.equal(await verifyClientSecret('right', `${stored}0`, pool), false);
   });
 
   it('verifies bcrypt hashes imported from a Go broker', async () => {
@@ -84,7 +89,7 @@ describe('client secrets', () => {
   });
 
   it('never matches unknown formats', async () => {
-    for (const stored of ['', 'right', sha256Hex('right'), 'sha256$$' + sha256Hex('right'), 'plain:right']) {
+    for (const stored of ['', 'right', sha256Hex('right'), `sha256$$${sha256Hex('right')}`, 'plain:right']) {
       assert.equal(await verifyClientSecret('right', stored, pool), false, stored);
     }
   });

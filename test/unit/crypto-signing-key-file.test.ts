@@ -115,7 +115,10 @@ describe('loadOrCreateSigningKey: creating a key', () => {
 
   it('reports a directory it cannot create', async () => {
     // procfs refuses new entries even for root.
-    await expectKeyError('/proc/self/no-such-dir/key.pem', /^keystore: create directory: mkdir \/proc\/self\/no-such-dir: /);
+    await expectKeyError(
+      '/proc/self/no-such-dir/key.pem',
+      /^keystore: create directory: mkdir \/proc\/self\/no-such-dir: /,
+    );
   });
 
   it('reports a file it cannot create', async () => {
@@ -129,7 +132,10 @@ describe('loadOrCreateSigningKey: reading an existing file', () => {
 
   it('ignores text around the block and any later block', async () => {
     const other = pem('PRIVATE KEY', Buffer.concat([Buffer.from(ED25519_PKCS8_PREFIX, 'hex'), Buffer.alloc(32, 9)]));
-    const path = await writeKey('surrounded.pem', `comment line\n\xff garbage\n${pem('PRIVATE KEY', der)}trailing\n${other}`);
+    const path = await writeKey(
+      'surrounded.pem',
+      `comment line\n\xff garbage\n${pem('PRIVATE KEY', der)}trailing\n${other}`,
+    );
     const { keyPair } = await loadOrCreateSigningKey(path);
     assert.deepEqual(keyPair.seed, seed);
   });
@@ -142,12 +148,7 @@ describe('loadOrCreateSigningKey: reading an existing file', () => {
   it('accepts the RFC 5958 v2 form carrying the public key, and rejects a mismatched one', async () => {
     const pub = keyPairFromSeed(seed).publicKey;
     const body = (p: Uint8Array): Buffer =>
-      Buffer.concat([
-        Buffer.from('3051020101300506032b657004220420', 'hex'),
-        seed,
-        Buffer.from('812100', 'hex'),
-        p,
-      ]);
+      Buffer.concat([Buffer.from('3051020101300506032b657004220420', 'hex'), seed, Buffer.from('812100', 'hex'), p]);
     const good = await writeKey('v2.pem', pem('PRIVATE KEY', body(pub)));
     assert.deepEqual((await loadOrCreateSigningKey(good)).keyPair.publicKey, pub);
 
@@ -184,10 +185,10 @@ describe('loadOrCreateSigningKey: reading an existing file', () => {
     const cases: [string, Uint8Array][] = [
       ['garbage', Buffer.from('not der at all')],
       ['truncated', der.subarray(0, 40)],
-      ['short seed', Buffer.from('302d020100300506032b6570042104' + '1f' + '00'.repeat(31), 'hex')],
+      ['short seed', Buffer.from(`302d020100300506032b65700421041f${'00'.repeat(31)}`, 'hex')],
       ['trailing', Buffer.concat([der, Buffer.from([0])])],
-      ['params', Buffer.from('3030020100300706032b65700500' + '04220420' + '00'.repeat(32), 'hex')],
-      ['version 2', Buffer.from('302e020102300506032b657004220420' + '00'.repeat(32), 'hex')],
+      ['params', Buffer.from(`3030020100300706032b6570050004220420${'00'.repeat(32)}`, 'hex')],
+      ['version 2', Buffer.from(`302e020102300506032b657004220420${'00'.repeat(32)}`, 'hex')],
     ];
     for (const [name, body] of cases) {
       const path = await writeKey(`bad-${name.replace(/ /g, '-')}.pem`, pem('PRIVATE KEY', body));
@@ -197,7 +198,7 @@ describe('loadOrCreateSigningKey: reading an existing file', () => {
 
   it('names an unknown algorithm by OID', async () => {
     // The Ed25519 layout with the unassigned OID 1.3.101.99.
-    const body = Buffer.from('302e020100300506032b656304220420' + '00'.repeat(32), 'hex');
+    const body = Buffer.from(`302e020100300506032b656304220420${'00'.repeat(32)}`, 'hex');
     const path = await writeKey('unknown-alg.pem', pem('PRIVATE KEY', body));
     await expectKeyError(path, 'keystore: key is algorithm 1.3.101.99, want Ed25519');
   });

@@ -1,5 +1,7 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { LogLevel } from '../../src/config/config.js';
+import type { Logger } from '../../src/observability/log.js';
 import {
   createLogger,
   formatGoDuration,
@@ -7,8 +9,6 @@ import {
   logTimestamp,
   sanitizeLogText,
 } from '../../src/observability/log.js';
-import type { Logger } from '../../src/observability/log.js';
-import type { LogLevel } from '../../src/config/config.js';
 
 const TS = '2026-04-10T12:00:00Z';
 const TS_RE = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/;
@@ -33,17 +33,29 @@ function emitAll(log: Logger): void {
 
 describe('line format', () => {
   it('matches [AA:<MODULE>:<LEVEL>] <ts> | <COMPONENT> | <MESSAGE>[ | ctx, ctx]', () => {
-    assert.equal(formatLogLine('BROKER', 'OK', 'main', 'signing key loaded', ['path=./signing.key'], TS),
-      '[AA:BROKER:OK] 2026-04-10T12:00:00Z | main | signing key loaded | path=./signing.key');
-    assert.equal(formatLogLine('store', 'FAIL', 'sqlite', 'database closed', [], TS),
-      '[AA:store:FAIL] 2026-04-10T12:00:00Z | sqlite | database closed');
     assert.equal(
-      formatLogLine('HTTP', 'OK', 'handler', 'request completed',
-        ['method=GET', 'path=/v1/health', 'status=200', 'latency=83.417µs', 'request_id=abc'], TS),
+      formatLogLine('BROKER', 'OK', 'main', 'signing key loaded', ['path=./signing.key'], TS),
+      '[AA:BROKER:OK] 2026-04-10T12:00:00Z | main | signing key loaded | path=./signing.key',
+    );
+    assert.equal(
+      formatLogLine('store', 'FAIL', 'sqlite', 'database closed', [], TS),
+      '[AA:store:FAIL] 2026-04-10T12:00:00Z | sqlite | database closed',
+    );
+    assert.equal(
+      formatLogLine(
+        'HTTP',
+        'OK',
+        'handler',
+        'request completed',
+        ['method=GET', 'path=/v1/health', 'status=200', 'latency=83.417µs', 'request_id=abc'],
+        TS,
+      ),
       '[AA:HTTP:OK] 2026-04-10T12:00:00Z | handler | request completed | method=GET, path=/v1/health, status=200, latency=83.417µs, request_id=abc',
     );
-    assert.equal(formatLogLine('CFG', 'WARN', 'load', 'm', ['default_ttl=600 max_ttl=300'], TS),
-      '[AA:CFG:WARN] 2026-04-10T12:00:00Z | load | m | default_ttl=600 max_ttl=300');
+    assert.equal(
+      formatLogLine('CFG', 'WARN', 'load', 'm', ['default_ttl=600 max_ttl=300'], TS),
+      '[AA:CFG:WARN] 2026-04-10T12:00:00Z | load | m | default_ttl=600 max_ttl=300',
+    );
     assert.equal(formatLogLine('X', 'TRACE', 'c', 'm', [''], TS), '[AA:X:TRACE] 2026-04-10T12:00:00Z | c | m | ');
   });
 
@@ -62,7 +74,7 @@ describe('line format', () => {
 });
 
 describe('levels', () => {
-  const table: Array<[LogLevel | undefined, string[], string[]]> = [
+  const table: [LogLevel | undefined, string[], string[]][] = [
     ['quiet', [], ['fail-line']],
     ['standard', ['ok-line', 'warn-line'], ['fail-line']],
     ['verbose', ['ok-line', 'warn-line'], ['fail-line']],
@@ -73,8 +85,14 @@ describe('levels', () => {
     it(`${level ?? 'default'} emits ${[...wantOut, ...wantErr].join(', ')}`, () => {
       const { log, out, err } = capture(level);
       emitAll(log);
-      assert.deepEqual(out.map((l) => l.split(' | ')[2]), wantOut);
-      assert.deepEqual(err.map((l) => l.split(' | ')[2]), wantErr);
+      assert.deepEqual(
+        out.map((l) => l.split(' | ')[2]),
+        wantOut,
+      );
+      assert.deepEqual(
+        err.map((l) => l.split(' | ')[2]),
+        wantErr,
+      );
     });
   }
 
@@ -91,7 +109,14 @@ describe('levels', () => {
 
 describe('control characters', () => {
   it('cannot start a new line from any part', () => {
-    const line = formatLogLine('A\nB', 'OK', 'comp\r\n[AA:X:OK] y', 'msg\nz', ['path=/v1/x\r\n[AA:BROKER:OK] forged', 'k=v'], TS);
+    const line = formatLogLine(
+      'A\nB',
+      'OK',
+      'comp\r\n[AA:X:OK] y',
+      'msg\nz',
+      ['path=/v1/x\r\n[AA:BROKER:OK] forged', 'k=v'],
+      TS,
+    );
     assert.equal(
       line,
       '[AA:A\\nB:OK] 2026-04-10T12:00:00Z | comp\\r\\n[AA:X:OK] y | msg\\nz | path=/v1/x\\r\\n[AA:BROKER:OK] forged, k=v',
@@ -107,17 +132,31 @@ describe('control characters', () => {
   });
 
   it('leaves ordinary text, including non-ASCII, untouched', () => {
-    for (const s of ['path=/v1/admin/apps/app-1', 'latency=83.417µs', 'scope=[*:*:*]', 'AA_DEFAULT_TTL exceeds AA_MAX_TTL — x', 'back\\slash', '日本']) {
+    for (const s of [
+      'path=/v1/admin/apps/app-1',
+      'latency=83.417µs',
+      'scope=[*:*:*]',
+      'AA_DEFAULT_TTL exceeds AA_MAX_TTL — x',
+      'back\\slash',
+      '日本',
+    ]) {
       assert.equal(sanitizeLogText(s), s);
     }
   });
 
   it('a logger escapes client-supplied context', () => {
     const { log, out } = capture();
-    log.ok('HTTP', 'handler', 'request completed', 'path=/a\n[AA:ADMIN:OK] 2026-01-01T00:00:00Z | AdminSvc | admin authenticated');
+    log.ok(
+      'HTTP',
+      'handler',
+      'request completed',
+      'path=/a\n[AA:ADMIN:OK] 2026-01-01T00:00:00Z | AdminSvc | admin authenticated',
+    );
     assert.equal(out.length, 1);
     assert.ok(!(out[0] as string).includes('\n'));
-    assert.ok((out[0] as string).endsWith('path=/a\\n[AA:ADMIN:OK] 2026-01-01T00:00:00Z | AdminSvc | admin authenticated'));
+    assert.ok(
+      (out[0] as string).endsWith('path=/a\\n[AA:ADMIN:OK] 2026-01-01T00:00:00Z | AdminSvc | admin authenticated'),
+    );
   });
 });
 
@@ -168,7 +207,7 @@ describe('logTimestamp', () => {
 });
 
 describe('formatGoDuration (Go time.Duration.String)', () => {
-  const table: Array<[bigint | number, string]> = [
+  const table: [bigint | number, string][] = [
     [0, '0s'],
     [1, '1ns'],
     [812, '812ns'],

@@ -1,17 +1,17 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { createMetrics, MAX_LABEL_VALUES } from '../../src/observability/metrics.js';
 
 function sampleLines(body: string, name: string): string[] {
-  return body.split('\n').filter((l) => l.startsWith(name + ' ') || l.startsWith(name + '{'));
+  return body.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
 }
 
 function value(body: string, series: string): number | undefined {
-  const line = body.split('\n').find((l) => l.startsWith(series + ' '));
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const EXPECTED: Array<[string, string, string]> = [
+const EXPECTED: [string, string, string][] = [
   ['agentwrit_tokens_issued_total', 'counter', 'Total number of tokens issued'],
   ['agentwrit_tokens_revoked_total', 'counter', 'Total number of tokens revoked'],
   ['agentwrit_registrations_total', 'counter', 'Total number of agent registrations'],
@@ -33,7 +33,10 @@ describe('registry contents', () => {
     const { body, contentType } = await createMetrics().render();
     assert.equal(contentType, 'text/plain; version=0.0.4; charset=utf-8');
     const types = body.split('\n').filter((l) => l.startsWith('# TYPE agentwrit_'));
-    assert.deepEqual(types, EXPECTED.map(([n, t]) => `# TYPE ${n} ${t}`));
+    assert.deepEqual(
+      types,
+      EXPECTED.map(([n, t]) => `# TYPE ${n} ${t}`),
+    );
     for (const [name, , help] of EXPECTED) assert.ok(body.includes(`# HELP ${name} ${help}\n`), name);
   });
 
@@ -45,8 +48,14 @@ describe('registry contents', () => {
     assert.equal(value(body, 'agentwrit_audit_events_loaded'), 0);
     assert.equal(value(body, 'agentwrit_audit_log_write_errors_total'), 0);
     assert.equal(value(body, 'agentwrit_audit_write_duration_seconds_count'), 0);
-    for (const name of ['agentwrit_tokens_issued_total', 'agentwrit_tokens_revoked_total', 'agentwrit_registrations_total',
-      'agentwrit_admin_auth_total', 'agentwrit_audit_events_total', 'agentwrit_db_errors_total']) {
+    for (const name of [
+      'agentwrit_tokens_issued_total',
+      'agentwrit_tokens_revoked_total',
+      'agentwrit_registrations_total',
+      'agentwrit_admin_auth_total',
+      'agentwrit_audit_events_total',
+      'agentwrit_db_errors_total',
+    ]) {
       assert.deepEqual(sampleLines(body, name), [], name);
     }
     assert.deepEqual(sampleLines(body, 'agentwrit_request_duration_seconds_count'), []);
@@ -54,7 +63,12 @@ describe('registry contents', () => {
 
   it('includes process metrics', async () => {
     const { body } = await createMetrics().render();
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'process_open_fds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_start_time_seconds',
+      'process_open_fds',
+    ]) {
       assert.ok(body.includes(`# TYPE ${name} `), name);
     }
   });
@@ -65,11 +79,33 @@ describe('registry contents', () => {
     m.auditWriteDuration.observe(0.02);
     const { body } = await m.render();
     const les = (prefix: string) =>
-      body.split('\n').filter((l) => l.startsWith(prefix)).map((l) => /le="([^"]+)"/.exec(l)?.[1]);
-    assert.deepEqual(les('agentwrit_request_duration_seconds_bucket'),
-      ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
-    assert.deepEqual(les('agentwrit_audit_write_duration_seconds_bucket'),
-      ['0.001', '0.005', '0.01', '0.025', '0.05', '0.1', '+Inf']);
+      body
+        .split('\n')
+        .filter((l) => l.startsWith(prefix))
+        .map((l) => /le="([^"]+)"/.exec(l)?.[1]);
+    assert.deepEqual(les('agentwrit_request_duration_seconds_bucket'), [
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
+    assert.deepEqual(les('agentwrit_audit_write_duration_seconds_bucket'), [
+      '0.001',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '+Inf',
+    ]);
     assert.equal(value(body, 'agentwrit_audit_write_duration_seconds_bucket{le="0.01"}'), 0);
     assert.equal(value(body, 'agentwrit_audit_write_duration_seconds_bucket{le="0.025"}'), 1);
   });
@@ -129,7 +165,10 @@ describe('recording', () => {
     assert.equal(value(body, 'agentwrit_db_errors_total{operation="save_app"}'), 1);
     assert.equal(value(body, 'agentwrit_request_duration_seconds_count{endpoint="/v1/admin/apps/{id}"}'), 2);
     assert.equal(value(body, 'agentwrit_request_duration_seconds_sum{endpoint="/v1/admin/apps/{id}"}'), 0.22);
-    assert.equal(value(body, 'agentwrit_request_duration_seconds_bucket{le="0.025",endpoint="/v1/admin/apps/{id}"}'), 1);
+    assert.equal(
+      value(body, 'agentwrit_request_duration_seconds_bucket{le="0.025",endpoint="/v1/admin/apps/{id}"}'),
+      1,
+    );
     assert.equal(value(body, 'agentwrit_request_duration_seconds_count{endpoint="unmatched"}'), 1);
   });
 

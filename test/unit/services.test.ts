@@ -5,11 +5,11 @@ import { CryptoPool, CryptoPoolBusyError } from '../../src/crypto/crypto-pool.js
 import { generateKeyPair } from '../../src/crypto/ed25519.js';
 import { anonymousLane, PAID_LANE } from '../../src/crypto/verify-lanes.js';
 import { AuditLog } from '../../src/services/audit.js';
-import { Nonces } from '../../src/services/nonces.js';
 import type { Claims } from '../../src/services/claims.js';
+import { Nonces } from '../../src/services/nonces.js';
 import { Persister } from '../../src/services/persister.js';
 import { Revocations } from '../../src/services/revocations.js';
-import { StoreWriteError, type Mutation, type Store } from '../../src/store/store.js';
+import { type Mutation, type Store, StoreWriteError } from '../../src/store/store.js';
 
 /** A store whose disk has failed: every commit is refused, as the durable store refuses after a failed fsync. */
 function failingStore(): Store & { commits: Mutation[][] } {
@@ -45,7 +45,10 @@ test('a failed group commit undoes newest first and rewinds the audit chain', as
   const second = p.commit([], [{ event_type: 'b', detail: '', outcome: 'success' }], change('second'));
   const third = p.commit([], [{ event_type: 'c', detail: '', outcome: 'success' }], change('third'));
   const results = await Promise.allSettled([first, second, third]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected', 'rejected'],
+  );
   assert.deepEqual(log, ['undo third', 'undo second', 'undo first']);
   assert.equal(state, 'original');
   assert.equal(audit.count, 0, 'no audit id is consumed by a failed commit');
@@ -68,7 +71,9 @@ test('the crypto pool sheds only the anonymous client over its share, never regi
       pool.sign(msg, generateKeyPair().secretKey),
     ]);
     assert.deepEqual(
-      results.map((r) => (r.status === 'rejected' ? (r.reason instanceof CryptoPoolBusyError ? 'busy' : 'error') : 'done')),
+      results.map((r) =>
+        r.status === 'rejected' ? (r.reason instanceof CryptoPoolBusyError ? 'busy' : 'error') : 'done',
+      ),
       ['done', 'done', 'busy', 'done', 'done', 'done'],
     );
     // Once they finish, the client is admitted again.
@@ -94,7 +99,15 @@ test('nonce pruning drops exactly the expired prefix', () => {
 test('an imported agent-level revocation of admin kills tokens issued before it, not after', () => {
   const r = new Revocations();
   r.load([{ level: 'agent', target: 'admin', revoked_at: '2026-01-01 00:00:00', expires_at: null }]);
-  const token = (iat: number, sub = 'admin'): Claims => ({ iss: '', sub, exp: iat + 300, nbf: iat, iat, jti: `j${iat}`, scope: null });
+  const token = (iat: number, sub = 'admin'): Claims => ({
+    iss: '',
+    sub,
+    exp: iat + 300,
+    nbf: iat,
+    iat,
+    jti: `j${iat}`,
+    scope: null,
+  });
   const cutoff = Date.UTC(2026, 0, 1) / 1000;
   assert.equal(r.isRevoked(token(cutoff - 60)), true);
   assert.equal(r.isRevoked(token(cutoff)), true);

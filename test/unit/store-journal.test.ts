@@ -11,7 +11,10 @@ function journal(from: number, count: number): Buffer {
 test('intact journal scans to its end', () => {
   const buf = journal(41, 5);
   const scan = scanJournal(buf, 'j');
-  assert.deepEqual(scan.records.map((r) => r.seq), [41, 42, 43, 44, 45]);
+  assert.deepEqual(
+    scan.records.map((r) => r.seq),
+    [41, 42, 43, 44, 45],
+  );
   assert.equal(scan.validEnd, buf.length);
   assert.equal(scan.tornTail, null);
   assert.equal(scan.records[2]!.payload.toString(), '[{"n":43}]');
@@ -38,7 +41,10 @@ test('damage followed by intact records is corruption, not a torn tail', () => {
   const second = scanJournal(buf, 'j').records[1]!;
   const damaged = Buffer.from(buf);
   damaged[second.offset + 20]! ^= 0x01;
-  assert.throws(() => scanJournal(damaged, '/x/data.db.awj'), (e: Error) => e instanceof JournalCorruptError && /data\.db\.awj.*middle/.test(e.message));
+  assert.throws(
+    () => scanJournal(damaged, '/x/data.db.awj'),
+    (e: Error) => e instanceof JournalCorruptError && /data\.db\.awj.*middle/.test(e.message),
+  );
   // Damage to the very first record, with later records intact, is corruption too.
   const first = Buffer.from(buf);
   first[JOURNAL_MAGIC.length + 4]! ^= 0x40;

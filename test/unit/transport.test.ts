@@ -1,16 +1,25 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rateLimitKey } from '../../src/transport/client-ip.js';
-import { decodeBody, DecodeError } from '../../src/transport/json.js';
+import { DecodeError, decodeBody } from '../../src/transport/json.js';
 import { RateLimiter } from '../../src/transport/rate-limit.js';
 import { cleanPath, Router } from '../../src/transport/router.js';
 
 test('router: exact, params, HEAD, 405 Allow, redirects', () => {
-  const r = new Router<string>().add('GET', '/v1/a', 'a').add('POST', '/v1/a', 'a-post').add('GET', '/v1/x/{id}', 'x').add('DELETE', '/v1/x/{id}', 'xd');
+  const r = new Router<string>()
+    .add('GET', '/v1/a', 'a')
+    .add('POST', '/v1/a', 'a-post')
+    .add('GET', '/v1/x/{id}', 'x')
+    .add('DELETE', '/v1/x/{id}', 'xd');
   assert.deepEqual(r.match('GET', '/v1/a'), { kind: 'found', route: 'a', pattern: '/v1/a', params: {} });
   assert.equal((r.match('HEAD', '/v1/a') as { route: string }).route, 'a');
   assert.deepEqual(r.match('PUT', '/v1/a'), { kind: 'method_not_allowed', pattern: '/v1/a', allow: 'GET, HEAD, POST' });
-  assert.deepEqual(r.match('GET', '/v1/x/a%20b'), { kind: 'found', route: 'x', pattern: '/v1/x/{id}', params: { id: 'a b' } });
+  assert.deepEqual(r.match('GET', '/v1/x/a%20b'), {
+    kind: 'found',
+    route: 'x',
+    pattern: '/v1/x/{id}',
+    params: { id: 'a b' },
+  });
   assert.deepEqual(r.match('GET', '/v1/x/'), { kind: 'not_found' });
   assert.deepEqual(r.match('GET', '/v1/x/a/b'), { kind: 'not_found' });
   assert.deepEqual(r.match('GET', '/v1/x/%E0%A4%A'), { kind: 'not_found' });
@@ -18,7 +27,13 @@ test('router: exact, params, HEAD, 405 Allow, redirects', () => {
   assert.deepEqual(r.match('GET', '/v1/./a'), { kind: 'redirect', location: '/v1/a' });
   assert.deepEqual(r.match('GET', 'v1/a'), { kind: 'not_found' });
   assert.equal(cleanPath('/a/../../b/'), '/b/');
-  assert.deepEqual(r.list().map((e) => `${e.method} ${e.pattern}`).sort(), ['DELETE /v1/x/{id}', 'GET /v1/a', 'GET /v1/x/{id}', 'POST /v1/a']);
+  assert.deepEqual(
+    r
+      .list()
+      .map((e) => `${e.method} ${e.pattern}`)
+      .sort(),
+    ['DELETE /v1/x/{id}', 'GET /v1/a', 'GET /v1/x/{id}', 'POST /v1/a'],
+  );
   assert.throws(() => r.add('GET', '/v1/a', 'dup'));
 });
 
@@ -30,7 +45,19 @@ test('json decoding: case-insensitive keys, null = absent, strict types, inert _
   assert.deepEqual(d('null'), {});
   assert.deepEqual(d('{"__proto__":{"token":"x"},"constructor":1}'), {});
   assert.equal(({} as Record<string, unknown>).token, undefined);
-  for (const bad of ['', '[]', '"x"', '1', '{"ttl":1.5}', '{"ttl":"1"}', '{"scopes":"a"}', '{"scopes":[1]}', '{"flag":"true"}', '{} x', '{"ttl":1e400}']) {
+  for (const bad of [
+    '',
+    '[]',
+    '"x"',
+    '1',
+    '{"ttl":1.5}',
+    '{"ttl":"1"}',
+    '{"scopes":"a"}',
+    '{"scopes":[1]}',
+    '{"flag":"true"}',
+    '{} x',
+    '{"ttl":1e400}',
+  ]) {
     assert.throws(() => d(bad), DecodeError, bad);
   }
   assert.throws(() => decodeBody(Buffer.from([0x7b, 0xff, 0x7d]), schema), DecodeError);

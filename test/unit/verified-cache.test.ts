@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CryptoPool } from '../../src/crypto/crypto-pool.js';
-import { anonymousLane } from '../../src/crypto/verify-lanes.js';
-import { generateKeyPair, signDetached, verifyDetached, type Ed25519KeyPair } from '../../src/crypto/ed25519.js';
+import { type Ed25519KeyPair, generateKeyPair, signDetached, verifyDetached } from '../../src/crypto/ed25519.js';
 import { encodeCompactJws, encodeSigningInput, jwtHeaderJson } from '../../src/crypto/jwt.js';
-import { serializeClaims, type Claims } from '../../src/services/claims.js';
+import { anonymousLane } from '../../src/crypto/verify-lanes.js';
+import { type Claims, serializeClaims } from '../../src/services/claims.js';
 import { SigningKeys } from '../../src/services/signing-keys.js';
 import { TokenService } from '../../src/services/tokens.js';
 import { VerifiedTokenCache } from '../../src/services/verified-cache.js';
@@ -50,7 +50,16 @@ function service(opts: { cacheSize?: number; revoked?: Set<string> } = {}) {
 /** A token with the service's kid, signed by `signer` (the broker's key or another one). */
 function forge(kid: string, signer: Ed25519KeyPair, claims: Partial<Claims> = {}): string {
   const now = Math.floor(Date.now() / 1000);
-  const c: Claims = { iss: '', sub: 'admin', exp: now + 300, nbf: now, iat: now, jti: 'f'.repeat(32), scope: ['admin:revoke:*'], ...claims };
+  const c: Claims = {
+    iss: '',
+    sub: 'admin',
+    exp: now + 300,
+    nbf: now,
+    iat: now,
+    jti: 'f'.repeat(32),
+    scope: ['admin:revoke:*'],
+    ...claims,
+  };
   const input = encodeSigningInput(jwtHeaderJson(kid), serializeClaims(c));
   return encodeCompactJws(input, signDetached(Buffer.from(input), signer.secretKey));
 }
@@ -103,7 +112,11 @@ describe('verified-token cache', () => {
   it('a token signed by an unknown key is rejected and never cached', async () => {
     const { tokens, key, calls } = service();
     const control = forge(tokens.kid, key);
-    assert.equal((await tokens.verify(control, lane)).ok, true, 'control: the same token signed by the broker key passes');
+    assert.equal(
+      (await tokens.verify(control, lane)).ok,
+      true,
+      'control: the same token signed by the broker key passes',
+    );
     const forged = forge(tokens.kid, generateKeyPair(), { jti: 'e'.repeat(32) });
     for (let i = 0; i < 2; i++) {
       const v = await tokens.verify(forged, lane);
@@ -127,7 +140,8 @@ describe('verified-token cache', () => {
   it('is bounded: past its size the oldest entries fall out, and only cost a re-verify', async () => {
     const { tokens, calls } = service({ cacheSize: 3 });
     const issued = [];
-    for (let i = 0; i < 5; i++) issued.push((await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 60 })).token);
+    for (let i = 0; i < 5; i++)
+      issued.push((await tokens.issue({ sub: 'admin', scope: ['admin:revoke:*'], ttl: 60 })).token);
     for (const t of issued.slice(2)) assert.equal((await tokens.verify(t, lane)).ok, true);
     assert.equal(calls.verify, 0, 'the three newest are cached');
     assert.equal((await tokens.verify(issued[0] as string, lane)).ok, true);

@@ -1,9 +1,9 @@
 /** `awrit app register|list|get|update|remove` — the apps (client credentials with a scope ceiling). */
 import type { ParsedArgs } from '../args.js';
-import { int, objects, optStr, str, strings, type Json } from '../decode.js';
+import type { CommandContext, CommandSpec } from '../command.js';
+import { int, type Json, objects, optStr, str, strings } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandContext, CommandSpec } from '../command.js';
 
 /** One path segment; `.` and `..` are escaped too, so an id can never walk the URL path. */
 export function segment(id: string): string {
@@ -12,7 +12,10 @@ export function segment(id: string): string {
 }
 
 function parseScopes(args: ParsedArgs, value: string): string[] {
-  const scopes = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const scopes = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (scopes.length === 0) throw args.usage('--scopes needs at least one scope, e.g. read:data:*');
   return scopes;
 }
@@ -36,7 +39,12 @@ const register: CommandSpec = {
   flags: [
     { name: 'name', kind: 'string', metavar: 'NAME', help: 'app name (required; lowercase letters, digits, hyphens)' },
     { name: 'scopes', kind: 'string', metavar: 'CSV', help: 'comma-separated scope ceiling (required)' },
-    { name: 'token-ttl', kind: 'string', metavar: 'N', help: 'app JWT TTL in seconds (default: global AA_APP_TOKEN_TTL)' },
+    {
+      name: 'token-ttl',
+      kind: 'string',
+      metavar: 'N',
+      help: 'app JWT TTL in seconds (default: global AA_APP_TOKEN_TTL)',
+    },
   ],
   network: true,
   examples: ["awrit app register --name weather-bot --scopes 'read:weather:*,write:weather:alerts' --token-ttl 600"],
@@ -51,13 +59,16 @@ const register: CommandSpec = {
       ctx,
       body,
       () =>
-        formatTable(['FIELD', 'VALUE'], [
-          ['APP_ID', str(body, 'app_id')],
-          ['CLIENT_ID', str(body, 'client_id')],
-          ['CLIENT_SECRET', str(body, 'client_secret')],
-          ['SCOPES', strings(body, 'scopes').join(', ')],
-          ['TOKEN_TTL', ttl(body)],
-        ]),
+        formatTable(
+          ['FIELD', 'VALUE'],
+          [
+            ['APP_ID', str(body, 'app_id')],
+            ['CLIENT_ID', str(body, 'client_id')],
+            ['CLIENT_SECRET', str(body, 'client_secret')],
+            ['SCOPES', strings(body, 'scopes').join(', ')],
+            ['TOKEN_TTL', ttl(body)],
+          ],
+        ),
       '\nWARNING: Save the client_secret — it cannot be retrieved again.\n',
     );
   },
@@ -106,16 +117,19 @@ const get: CommandSpec = {
     const id = ctx.args.positionals[0] ?? '';
     const body = await ctx.admin().call('GET', `/v1/admin/apps/${segment(id)}`);
     return output(ctx, body, () =>
-      formatTable(['FIELD', 'VALUE'], [
-        ['APP_ID', str(body, 'app_id')],
-        ['NAME', str(body, 'name')],
-        ['CLIENT_ID', str(body, 'client_id')],
-        ['STATUS', str(body, 'status')],
-        ['SCOPES', strings(body, 'scopes').join(', ')],
-        ['TOKEN_TTL', ttl(body)],
-        ['CREATED', optStr(body, 'created_at')],
-        ['UPDATED', optStr(body, 'updated_at')],
-      ]),
+      formatTable(
+        ['FIELD', 'VALUE'],
+        [
+          ['APP_ID', str(body, 'app_id')],
+          ['NAME', str(body, 'name')],
+          ['CLIENT_ID', str(body, 'client_id')],
+          ['STATUS', str(body, 'status')],
+          ['SCOPES', strings(body, 'scopes').join(', ')],
+          ['TOKEN_TTL', ttl(body)],
+          ['CREATED', optStr(body, 'created_at')],
+          ['UPDATED', optStr(body, 'updated_at')],
+        ],
+      ),
     );
   },
 };
@@ -166,9 +180,10 @@ const remove: CommandSpec = {
       ctx,
       body,
       () =>
-        formatTable(['APP_ID', 'STATUS', 'DEREGISTERED_AT'], [
-          [str(body, 'app_id'), str(body, 'status'), optStr(body, 'deregistered_at')],
-        ]),
+        formatTable(
+          ['APP_ID', 'STATUS', 'DEREGISTERED_AT'],
+          [[str(body, 'app_id'), str(body, 'status'), optStr(body, 'deregistered_at')]],
+        ),
       'App deregistered. The record is retained; credentials are revoked.\n',
     );
   },

@@ -1,8 +1,9 @@
 /** `awrit audit archive` — move events older than the broker's retention into archive segments now. */
-import { bool, int, strings, type Json } from '../decode.js';
+
+import type { CommandSpec } from '../command.js';
+import { bool, int, type Json, strings } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
-import type { CommandSpec } from '../command.js';
 
 export const auditArchive: CommandSpec = {
   path: ['audit', 'archive'],

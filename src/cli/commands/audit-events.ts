@@ -1,9 +1,9 @@
 /** `awrit audit events` — the audit trail, filtered and paged, oldest first. */
 import { parseRfc3339 } from '../../platform/time.js';
+import type { CommandSpec } from '../command.js';
 import { int, objects, optStr, str } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable, truncate } from '../output.js';
-import type { CommandSpec } from '../command.js';
 
 const DETAIL_WIDTH = 60;
 
@@ -22,8 +22,10 @@ const FILTERS = [
 export const auditEvents: CommandSpec = {
   path: ['audit', 'events'],
   summary: 'Query the audit trail',
-  usage: 'audit events [--event-type T] [--agent-id ID] [--task-id ID] [--outcome success|denied] [--since TIME] [--until TIME] [--limit N] [--offset N]',
-  description: 'Filters combine with AND. Times are RFC 3339 (2026-04-10T12:00:00Z); --since and --until are inclusive.',
+  usage:
+    'audit events [--event-type T] [--agent-id ID] [--task-id ID] [--outcome success|denied] [--since TIME] [--until TIME] [--limit N] [--offset N]',
+  description:
+    'Filters combine with AND. Times are RFC 3339 (2026-04-10T12:00:00Z); --since and --until are inclusive.',
   flags: [
     { name: 'event-type', kind: 'string', metavar: 'TYPE', help: 'filter by event type, e.g. token_revoked' },
     { name: 'agent-id', kind: 'string', metavar: 'ID', help: 'filter by agent SPIFFE ID' },

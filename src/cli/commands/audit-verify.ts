@@ -2,11 +2,11 @@
 import { listSegments, readSegment } from '../../services/audit-segments.js';
 import { auditId } from '../../store/audit-chain.js';
 import type { AdminApi } from '../admin.js';
-import { describeBreak, type ChainBreak, ChainVerifier } from '../chain.js';
-import { int, objects, type Json } from '../decode.js';
+import { type ChainBreak, ChainVerifier, describeBreak } from '../chain.js';
+import type { CommandSpec } from '../command.js';
+import { int, type Json, objects } from '../decode.js';
 import { EXIT, UsageError } from '../errors.js';
 import { formatJson, printable } from '../output.js';
-import type { CommandSpec } from '../command.js';
 
 const PAGE = 1000;
 
@@ -43,22 +43,37 @@ async function verifyArchive(dir: string, chain: ChainVerifier): Promise<{ segme
     try {
       lines = await readSegment(seg.path);
     } catch (err) {
-      const brk: ChainBreak = { at: seg.name, field: 'event', expected: 'a gzip JSONL segment', found: (err as Error).message };
+      const brk: ChainBreak = {
+        at: seg.name,
+        field: 'event',
+        expected: 'a gzip JSONL segment',
+        found: (err as Error).message,
+      };
       return { segments: segments.length, broken: { brk, where: `archive segment ${seg.name}` } };
     }
     for (const [i, line] of lines.entries()) {
       const brk =
         typeof line === 'string'
-          ? { at: auditId(chain.seq + 1), field: 'event' as const, expected: 'a JSON object', found: 'a line that is not one' }
+          ? {
+              at: auditId(chain.seq + 1),
+              field: 'event' as const,
+              expected: 'a JSON object',
+              found: 'a line that is not one',
+            }
           : chain.add(line);
-      if (brk !== null) return { segments: segments.length, broken: { brk, where: `archive segment ${seg.name}, line ${i + 1}` } };
+      if (brk !== null)
+        return { segments: segments.length, broken: { brk, where: `archive segment ${seg.name}, line ${i + 1}` } };
     }
   }
   return { segments: segments.length, broken: null };
 }
 
 /** Pages through the database part; `first` is the first page, already fetched. */
-async function verifyDatabase(api: AdminApi, first: Json, chain: ChainVerifier): Promise<{ events: number; broken: Located | null }> {
+async function verifyDatabase(
+  api: AdminApi,
+  first: Json,
+  chain: ChainVerifier,
+): Promise<{ events: number; broken: Located | null }> {
   let page = first;
   let events = 0;
   for (let offset = 0; ; ) {
@@ -79,7 +94,9 @@ async function verifyDatabase(api: AdminApi, first: Json, chain: ChainVerifier):
     }
     offset += batch.length;
     if (batch.length === 0 || offset >= int(page, 'total')) return { events, broken: null };
-    page = await api.call('GET', '/v1/audit/events', { query: new URLSearchParams({ limit: String(PAGE), offset: String(offset) }) });
+    page = await api.call('GET', '/v1/audit/events', {
+      query: new URLSearchParams({ limit: String(PAGE), offset: String(offset) }),
+    });
   }
 }
 
@@ -95,13 +112,22 @@ export const auditVerify: CommandSpec = {
     'end. Exits 0 when the chain is intact and 1 at the first broken link (an altered event, a missing or reordered\n' +
     'segment). Record the printed head hash somewhere else: a later run whose chain no longer contains it means\n' +
     'history was rewritten.',
-  flags: [{ name: 'archive', kind: 'string', metavar: 'DIR', help: 'also verify the archive segments in DIR, from the genesis' }],
+  flags: [
+    {
+      name: 'archive',
+      kind: 'string',
+      metavar: 'DIR',
+      help: 'also verify the archive segments in DIR, from the genesis',
+    },
+  ],
   network: true,
   examples: ['awrit audit verify', 'awrit audit verify --archive /var/lib/agentwrit/audit-archive --json'],
   async run(ctx) {
     const dir = ctx.args.string('archive');
     const api = ctx.admin();
-    const first = await api.call('GET', '/v1/audit/events', { query: new URLSearchParams({ limit: String(PAGE), offset: '0' }) });
+    const first = await api.call('GET', '/v1/audit/events', {
+      query: new URLSearchParams({ limit: String(PAGE), offset: '0' }),
+    });
     const anchor = anchorOf(first);
     let chain: ChainVerifier;
     let broken: Located | null = null;
@@ -113,10 +139,18 @@ export const auditVerify: CommandSpec = {
       ({ segments, broken } = await verifyArchive(dir, chain));
       if (broken === null && anchor !== null) {
         if (chain.seq < anchor.seq) {
-          const brk: ChainBreak = { at: anchor.id, field: 'id', expected: auditId(chain.seq + 1), found: `the end of the archive at ${auditId(chain.seq)}` };
+          const brk: ChainBreak = {
+            at: anchor.id,
+            field: 'id',
+            expected: auditId(chain.seq + 1),
+            found: `the end of the archive at ${auditId(chain.seq)}`,
+          };
           broken = { brk, where: 'archive (segments missing at the end)' };
         } else if (chain.seq === anchor.seq && chain.head !== anchor.hash) {
-          broken = { brk: { at: anchor.id, field: 'hash', expected: anchor.hash, found: chain.head }, where: 'archive anchor' };
+          broken = {
+            brk: { at: anchor.id, field: 'hash', expected: anchor.hash, found: chain.head },
+            where: 'archive anchor',
+          };
         }
       }
     }
@@ -126,10 +160,15 @@ export const auditVerify: CommandSpec = {
     const from = dir === undefined && anchor !== null ? anchor.id : 'genesis';
     if (broken === null) {
       if (ctx.json) {
-        ctx.io.stdout(formatJson({
-          intact: true, verified: chain.count, head: chain.head, from,
-          ...(dir === undefined ? {} : { archived, segments, database: inDatabase }),
-        }));
+        ctx.io.stdout(
+          formatJson({
+            intact: true,
+            verified: chain.count,
+            head: chain.head,
+            from,
+            ...(dir === undefined ? {} : { archived, segments, database: inDatabase }),
+          }),
+        );
       } else if (dir !== undefined) {
         ctx.io.stdout(
           `verified ${chain.count} events from the genesis (${archived} in ${segments} archive segments, ${inDatabase} in the database); chain intact (head ${chain.head})\n`,
@@ -146,7 +185,16 @@ export const auditVerify: CommandSpec = {
     const b = broken.brk;
     ctx.io.stdout(
       ctx.json
-        ? formatJson({ intact: false, verified: chain.count, from, broken_at: b.at, field: b.field, expected: b.expected, found: b.found, where: broken.where })
+        ? formatJson({
+            intact: false,
+            verified: chain.count,
+            from,
+            broken_at: b.at,
+            field: b.field,
+            expected: b.expected,
+            found: b.found,
+            where: broken.where,
+          })
         : `${printable(describeBreak(b))}${broken.where === 'database' ? '' : ` [${broken.where}]`}\n`,
     );
     return EXIT.refused;

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hash } from 'bcryptjs';
+import type { CommandSpec } from '../command.js';
 import { writeConfigFile } from '../config-writer.js';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
-import type { CommandSpec } from '../command.js';
 import type { Env } from '../spec.js';
 
 const ETC_CONFIG = '/etc/broker/config';
@@ -23,7 +23,11 @@ function defaultPath(env: Env): string {
 
 /** The file a broker started with this environment would read (its search order: docs/internals.md, "Configuration file"). */
 function brokerWouldRead(env: Env): string | undefined {
-  const candidates = [env.AA_CONFIG_PATH, ETC_CONFIG, nonEmpty(env.HOME) ? join(env.HOME, '.broker', 'config') : undefined];
+  const candidates = [
+    env.AA_CONFIG_PATH,
+    ETC_CONFIG,
+    nonEmpty(env.HOME) ? join(env.HOME, '.broker', 'config') : undefined,
+  ];
   return candidates.filter(nonEmpty).find((p) => existsSync(p));
 }
 

@@ -1,8 +1,9 @@
 /** `awrit key rotate|list` — the broker's signing keys and their rotation. */
-import { int, objects, optStr, str, type Json } from '../decode.js';
+
+import type { CommandContext, CommandSpec } from '../command.js';
+import { int, type Json, objects, optStr, str } from '../decode.js';
 import { EXIT, type ExitCode } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandContext, CommandSpec } from '../command.js';
 
 const HEADER = ['KID', 'STATE', 'CREATED', 'ROTATED', 'RETIRE_AT', 'RETIRED'];
 const row = (k: Json): string[] => [
@@ -34,7 +35,11 @@ const rotate: CommandSpec = {
     'With --revoke-previous every earlier key is retired immediately: after a suspected key compromise, every\n' +
     'token they signed stops working at once, including admin, app and agent tokens in use.',
   flags: [
-    { name: 'revoke-previous', kind: 'boolean', help: 'retire every earlier key now; their tokens stop working at once' },
+    {
+      name: 'revoke-previous',
+      kind: 'boolean',
+      help: 'retire every earlier key now; their tokens stop working at once',
+    },
   ],
   network: true,
   examples: ['awrit key rotate', 'awrit key rotate --revoke-previous', "awrit key rotate --json | jq -r '.kid'"],
@@ -57,7 +62,7 @@ const list: CommandSpec = {
   usage: 'key list',
   flags: [],
   network: true,
-  examples: ['awrit key list', "awrit key list --json | jq -r '.keys[] | select(.state != \"retired\") | .kid'"],
+  examples: ['awrit key list', 'awrit key list --json | jq -r \'.keys[] | select(.state != "retired") | .kid\''],
   async run(ctx) {
     const body = await ctx.admin().call('GET', '/v1/admin/keys');
     return output(ctx, body, objects(body, 'keys'), `Total: ${int(body, 'total')}\n`);

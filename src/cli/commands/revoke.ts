@@ -1,8 +1,9 @@
 /** `awrit revoke` — kill tokens at one of four levels. */
+
+import type { CommandSpec } from '../command.js';
 import { bool, int, str } from '../decode.js';
 import { EXIT } from '../errors.js';
 import { formatJson, formatTable } from '../output.js';
-import type { CommandSpec } from '../command.js';
 
 const LEVELS = ['token', 'agent', 'task', 'chain'] as const;
 
@@ -16,7 +17,12 @@ export const revoke: CommandSpec = {
     'revocations of agents are permanent.',
   flags: [
     { name: 'level', kind: 'string', metavar: 'LEVEL', help: 'revocation level: token|agent|task|chain (required)' },
-    { name: 'target', kind: 'string', metavar: 'TARGET', help: 'revocation target: jti, SPIFFE ID, task id or root agent (required)' },
+    {
+      name: 'target',
+      kind: 'string',
+      metavar: 'TARGET',
+      help: 'revocation target: jti, SPIFFE ID, task id or root agent (required)',
+    },
   ],
   network: true,
   examples: [
@@ -35,9 +41,10 @@ export const revoke: CommandSpec = {
       return EXIT.ok;
     }
     ctx.io.stdout(
-      formatTable(['REVOKED', 'LEVEL', 'TARGET', 'COUNT'], [
-        [String(bool(body, 'revoked')), str(body, 'level'), str(body, 'target'), String(int(body, 'count'))],
-      ]),
+      formatTable(
+        ['REVOKED', 'LEVEL', 'TARGET', 'COUNT'],
+        [[String(bool(body, 'revoked')), str(body, 'level'), str(body, 'target'), String(int(body, 'count'))]],
+      ),
     );
     return EXIT.ok;
   },

@@ -1,9 +1,9 @@
 /** `awrit token release` — a token gives itself up (no admin secret involved). */
 import { readFileSync } from 'node:fs';
+import type { CommandSpec } from '../command.js';
 import { EXIT } from '../errors.js';
 import { formatJson } from '../output.js';
 import { isSuccess, refusal } from '../response.js';
-import type { CommandSpec } from '../command.js';
 
 /** `-` reads the token from stdin, which keeps it out of the process list and shell history. */
 function tokenValue(flag: string): string {
@@ -17,7 +17,14 @@ export const tokenRelease: CommandSpec = {
   description:
     'Needs AACTL_BROKER_URL only. Releasing a token that was already released succeeds again. Use --token - to\n' +
     'read the token from stdin instead of the command line.',
-  flags: [{ name: 'token', kind: 'string', metavar: 'JWT', help: 'the agent JWT to release, or - to read it from stdin (required)' }],
+  flags: [
+    {
+      name: 'token',
+      kind: 'string',
+      metavar: 'JWT',
+      help: 'the agent JWT to release, or - to read it from stdin (required)',
+    },
+  ],
   network: true,
   examples: ['awrit token release --token - < agent.jwt'],
   async run(ctx) {

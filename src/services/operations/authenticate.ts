@@ -79,14 +79,20 @@ export async function authenticateBearer(
   if (v.ok) {
     claims = v.claims;
   } else if (v.reason === 'token has been revoked' && v.claims !== undefined) {
-    if (!need.acceptRevoked) return deny('token verification failed', 'token_revoked_access', 'revoked token used', v.claims);
+    if (!need.acceptRevoked)
+      return deny('token verification failed', 'token_revoked_access', 'revoked token used', v.claims);
     claims = v.claims;
     revoked = true;
   } else {
     return deny('token verification failed', 'token_auth_failed', `token verification failed: ${v.reason}`);
   }
   if (!s.tokens.audienceOk(claims)) {
-    return deny('token audience mismatch', 'token_auth_failed', `audience mismatch | expected=${s.tokens.audience}`, claims);
+    return deny(
+      'token audience mismatch',
+      'token_auth_failed',
+      `audience mismatch | expected=${s.tokens.audience}`,
+      claims,
+    );
   }
   if (need.scope !== undefined && !isSubset([need.scope], claims.scope ?? [])) {
     await recordDenial(

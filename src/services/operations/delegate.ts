@@ -5,7 +5,7 @@
 import { LIMITS } from '../../config/limits.js';
 import { RequestError } from '../../errors.js';
 import { nowRfc3339Nano } from '../../platform/time.js';
-import { isAgentSubject, type Claims, type DelegRecord } from '../claims.js';
+import { type Claims, type DelegRecord, isAgentSubject } from '../claims.js';
 import { chainHash, recordSigningText } from '../delegation.js';
 import { goList, isSubset } from '../scopes.js';
 import type { Services } from '../services.js';
@@ -19,10 +19,15 @@ export interface DelegationRequest {
   ttl: number | undefined;
 }
 
-export async function delegate(s: Services, c: Claims, r: DelegationRequest): Promise<{ issued: Issued; chain: DelegRecord[] }> {
+export async function delegate(
+  s: Services,
+  c: Claims,
+  r: DelegationRequest,
+): Promise<{ issued: Issued; chain: DelegRecord[] }> {
   if (!isAgentSubject(c.sub)) throw new RequestError('forbidden', 'only agent tokens may delegate');
   const chain = c.delegation_chain ?? [];
-  if (chain.length >= LIMITS.maxDelegationDepth) throw new RequestError('scope_violation', 'delegation depth limit exceeded');
+  if (chain.length >= LIMITS.maxDelegationDepth)
+    throw new RequestError('scope_violation', 'delegation depth limit exceeded');
   const held = c.scope ?? [];
   if (!isSubset(r.scope, held)) {
     await s
@@ -48,7 +53,12 @@ export async function delegate(s: Services, c: Claims, r: DelegationRequest): Pr
   let issued: Issued;
   try {
     const sig = await s.tokens.sign(Buffer.from(recordSigningText(c.sub, held, delegatedAt), 'utf8'));
-    const record: DelegRecord = { agent: c.sub, scope: held, delegated_at: delegatedAt, signature: Buffer.from(sig).toString('hex') };
+    const record: DelegRecord = {
+      agent: c.sub,
+      scope: held,
+      delegated_at: delegatedAt,
+      signature: Buffer.from(sig).toString('hex'),
+    };
     newChain = [...chain, record];
     hash = chainHash(newChain);
     issued = await issueToken(s, tx, {

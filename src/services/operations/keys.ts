@@ -8,8 +8,9 @@
  * crash between the two leaves a key file whose key the table does not know, which the next start adopts as a
  * rotation (`adoptKeyFile`), so tokens of the previous key keep verifying either way.
  */
-import { LIMITS } from '../../config/limits.js';
+
 import type { Config } from '../../config/config.js';
+import { LIMITS } from '../../config/limits.js';
 import { replaceSigningKeyFile } from '../../crypto/signing-key-file.js';
 import { RequestError } from '../../errors.js';
 import type { SigningKeyRow } from '../../store/store.js';
@@ -32,7 +33,9 @@ export interface Rotation {
  * configured default lifetime if there is one — so a token is never orphaned by a rotation, and `revoke_previous` is
  * the way to end the overlap early.
  */
-export function overlapSeconds(config: Pick<Config, 'maxTtl' | 'defaultTtl' | 'adminTokenTtl' | 'appTokenTtl'>): number {
+export function overlapSeconds(
+  config: Pick<Config, 'maxTtl' | 'defaultTtl' | 'adminTokenTtl' | 'appTokenTtl'>,
+): number {
   if (config.maxTtl > 0) return config.maxTtl;
   return Math.max(LIMITS.maxTtlInput, config.defaultTtl, config.adminTokenTtl, config.appTokenTtl);
 }
@@ -40,7 +43,13 @@ export function overlapSeconds(config: Pick<Config, 'maxTtl' | 'defaultTtl' | 'a
 const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
 
 /** Moves every key that verified before the new one was made into its next state, in memory and in the unit of work. */
-function demotePrevious(s: Services, tx: UnitOfWork, newKid: string, nowS: number, revokePrevious: boolean): SigningKeyRow[] {
+function demotePrevious(
+  s: Services,
+  tx: UnitOfWork,
+  newKid: string,
+  nowS: number,
+  revokePrevious: boolean,
+): SigningKeyRow[] {
   const previous: SigningKeyRow[] = [];
   for (const r of s.keys.list()) {
     if (r.kid === newKid || r.state === 'retired') continue;
@@ -59,7 +68,11 @@ function demotePrevious(s: Services, tx: UnitOfWork, newKid: string, nowS: numbe
   return previous;
 }
 
-function rotationEvent(by: string, reason: RotationReason, r: Rotation): { event_type: string; detail: string; outcome: 'success' } {
+function rotationEvent(
+  by: string,
+  reason: RotationReason,
+  r: Rotation,
+): { event_type: string; detail: string; outcome: 'success' } {
   const retiring = r.previous.filter((k) => k.state === 'retiring').map((k) => k.kid);
   const retired = r.previous.filter((k) => k.state === 'retired').map((k) => k.kid);
   return {

@@ -80,6 +80,11 @@ export async function issueLaunchToken(
     })
     .commit('failed to create launch token');
   s.metrics.launchTokensCreated.inc();
-  s.logger.ok('ADMIN', 'AdminSvc', 'launch token created', `agent_name=${r.agentName}, scope=${goList(r.allowedScope)}`);
+  s.logger.ok(
+    'ADMIN',
+    'AdminSvc',
+    'launch token created',
+    `agent_name=${r.agentName}, scope=${goList(r.allowedScope)}`,
+  );
   return { token: created.token, row: created.row };
 }

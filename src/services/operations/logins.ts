@@ -3,10 +3,16 @@
  * compared in constant time (or against bcrypt off the event loop), and an unknown client_id costs the same work
  * as a wrong secret.
  */
-import type { AdminSecret } from '../../config/config.js';
+
 import { sha256SecretMatches } from '../../config/admin-secret.js';
+import type { AdminSecret } from '../../config/config.js';
 import type { CryptoPool } from '../../crypto/crypto-pool.js';
-import { clientSecretNeedsRehash, DUMMY_CLIENT_SECRET_HASH, hashClientSecret, verifyClientSecret } from '../../crypto/secrets.js';
+import {
+  clientSecretNeedsRehash,
+  DUMMY_CLIENT_SECRET_HASH,
+  hashClientSecret,
+  verifyClientSecret,
+} from '../../crypto/secrets.js';
 import { RequestError } from '../../errors.js';
 import type { Services } from '../services.js';
 import type { Issued } from '../tokens.js';
@@ -40,7 +46,11 @@ export async function adminLogin(s: Services, secret: string, clientIp: string):
   if (!(await checkAdminSecret(secret, s.config.adminSecret, s.pool))) {
     s.metrics.adminAuth.failure.inc();
     s.logger.warn('ADMIN', 'AdminSvc', 'authentication failed', `ip=${clientIp}`);
-    await recordDenial(s, { event_type: 'admin_auth_failed', detail: 'failed admin authentication attempt', outcome: 'denied' });
+    await recordDenial(s, {
+      event_type: 'admin_auth_failed',
+      detail: 'failed admin authentication attempt',
+      outcome: 'denied',
+    });
     throw new RequestError('unauthorized', 'invalid credentials');
   }
   const issued = await issueAdminToken(s, s.config.adminTokenTtl, true);
@@ -51,7 +61,11 @@ export async function adminLogin(s: Services, secret: string, clientIp: string):
 
 export async function appLogin(s: Services, clientId: string, clientSecret: string): Promise<Issued> {
   const deny = async (reason: string): Promise<never> => {
-    await recordDenial(s, { event_type: 'app_auth_failed', detail: `client_id=${clientId} reason=${reason}`, outcome: 'denied' });
+    await recordDenial(s, {
+      event_type: 'app_auth_failed',
+      detail: `client_id=${clientId} reason=${reason}`,
+      outcome: 'denied',
+    });
     throw new RequestError('unauthorized', 'Authentication failed');
   };
   const checked = s.apps.byClient(clientId);
@@ -77,7 +91,11 @@ export async function appLogin(s: Services, clientId: string, clientSecret: stri
     const row = { ...current, client_secret_hash: hashClientSecret(clientSecret) };
     tx.change({ kind: 'app.put', row }, s.apps.put(row));
   }
-  tx.audit({ event_type: 'app_authenticated', detail: `client_id=${app.client_id} app_id=${app.app_id}`, outcome: 'success' });
+  tx.audit({
+    event_type: 'app_authenticated',
+    detail: `client_id=${app.client_id} app_id=${app.app_id}`,
+    outcome: 'success',
+  });
   await tx.commit('authentication error');
   return issued;
 }

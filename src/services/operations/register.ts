@@ -10,7 +10,7 @@ import type { AgentRow } from '../../store/store.js';
 import { goList, isSubset } from '../scopes.js';
 import type { Services } from '../services.js';
 import { newAgentId } from '../spiffe.js';
-import { shedWhenBusy, type Issued } from '../tokens.js';
+import { type Issued, shedWhenBusy } from '../tokens.js';
 import { issueToken } from './tokens.js';
 
 export interface Registration {
@@ -51,7 +51,8 @@ export async function registerAgent(s: Services, r: Registration): Promise<{ age
   if (publicKey === null) throw new RequestError('unauthorized', 'invalid Ed25519 public key: base64 decode failed');
   if (publicKey.length !== 32) throw new RequestError('unauthorized', 'invalid Ed25519 public key: wrong key size');
   if (isWeakPublicKey(publicKey)) throw new RequestError('unauthorized', 'invalid Ed25519 public key: weak key');
-  if (signature === null) throw new RequestError('unauthorized', 'nonce signature verification failed: base64 decode failed');
+  if (signature === null)
+    throw new RequestError('unauthorized', 'nonce signature verification failed: base64 decode failed');
 
   const nonceState = s.nonces.consume(r.nonce);
   if (nonceState === 'not_found') throw new RequestError('unauthorized', 'nonce: nonce not found or expired');
@@ -69,7 +70,10 @@ export async function registerAgent(s: Services, r: Registration): Promise<{ age
   if (lt.single_use) {
     const consumed = s.launchTokens.consume(lt);
     if (!consumed.ok) throw new RequestError('unauthorized', 'consume launch token: launch token already consumed');
-    tx.change({ kind: 'launchToken.consume', token_hash: lt.token_hash, consumed_at: lt.consumed_at as number }, consumed.undo);
+    tx.change(
+      { kind: 'launchToken.consume', token_hash: lt.token_hash, consumed_at: lt.consumed_at as number },
+      consumed.undo,
+    );
   }
   const agentId = newAgentId(s.config.trustDomain, r.orchId, r.taskId);
   let issued: Issued;

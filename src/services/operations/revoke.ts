@@ -3,7 +3,7 @@
  * tokens it holds now, not every future one; every other revocation is permanent.
  */
 import type { RevocationLevel } from '../../store/store.js';
-import { isAgentSubject, type Claims } from '../claims.js';
+import { type Claims, isAgentSubject } from '../claims.js';
 import type { Services } from '../services.js';
 
 export async function revoke(s: Services, caller: Claims, level: RevocationLevel, target: string): Promise<void> {

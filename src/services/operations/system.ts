@@ -52,5 +52,10 @@ export async function housekeeping(s: Services, nowMs = Date.now()): Promise<Rec
     if (auditArchived > 0) s.metrics.auditEventsArchived.inc(auditArchived);
   }
   const keys = await maintainSigningKeys(s, nowMs);
-  return { ...counts, audit_archived: auditArchived, signing_keys_retired: keys.retired, signing_keys_rotated: keys.rotated };
+  return {
+    ...counts,
+    audit_archived: auditArchived,
+    signing_keys_retired: keys.retired,
+    signing_keys_rotated: keys.rotated,
+  };
 }

@@ -1,9 +1,9 @@
 /** Token operations: issue (for every route that hands out a token), validate, renew and release. */
 import type { VerifyLane } from '../../crypto/verify-lanes.js';
 import { RequestError } from '../../errors.js';
-import { isAgentSubject, type Claims } from '../claims.js';
+import { type Claims, isAgentSubject } from '../claims.js';
 import type { Services } from '../services.js';
-import type { IssueSpec, Issued } from '../tokens.js';
+import type { Issued, IssueSpec } from '../tokens.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
 /**
@@ -58,7 +58,7 @@ export async function renewToken(s: Services, c: Claims): Promise<Issued> {
     issued = await issueToken(s, tx, {
       sub: c.sub,
       scope: c.scope,
-      ttl: lifetime > 0 ? lifetime : 0,
+      ttl: Math.max(lifetime, 0),
       // A delegated token never outlives the one it came from, renewed or not.
       notAfter: c.delegation_chain !== undefined ? c.exp : undefined,
       aud: c.aud,
