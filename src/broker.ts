@@ -43,7 +43,7 @@ export interface BrokerOptions {
   /** Housekeeping period; tests shorten it. */
   housekeepingMs?: number;
   drainMs?: number;
-  /** The clock audit retention measures age with; tests drive it. */
+  /** The clock housekeeping reads (audit retention, key age and retirement, pruning); tests drive it. */
   clock?: () => number;
 }
 

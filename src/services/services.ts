@@ -49,6 +49,8 @@ export interface Services {
   /** Repeated denial events (auth failures) are folded so floods cannot grow the trail. */
   readonly denials: RepeatAggregator;
   readonly startedAt: number;
+  /** The clock that time-driven housekeeping (audit retention, key age and retirement) reads; tests drive it. */
+  readonly now: () => number;
   /** Starts a unit of work: the changes of one operation, committed once. */
   begin(): UnitOfWork;
 }
@@ -63,7 +65,7 @@ export interface ServiceDeps {
   keyPair: Ed25519KeyPair;
   snapshot: Snapshot;
   auditFile?: AuditLogFile | null;
-  /** The clock audit retention measures age with (tests drive it). */
+  /** The clock housekeeping reads (default `Date.now`); tests drive it. */
   now?: () => number;
 }
 
@@ -96,6 +98,8 @@ export function createServices(d: ServiceDeps): Services {
   const audit = new AuditLog(snapshot.audit, (t) => metrics.auditEvents.inc(t), snapshot.auditAnchor);
   const auditFile = d.auditFile ?? null;
   const persister = new Persister(d.store, audit, auditFile === null ? undefined : (rows) => auditFile.append(rows));
+  // Read through the global at each call, so a test that mocks Date drives it too.
+  const now = d.now ?? ((): number => Date.now());
   const retention = config.audit.retentionSeconds;
   const archiver =
     retention === null
@@ -107,7 +111,7 @@ export function createServices(d: ServiceDeps): Services {
           audit,
           commit: (mutations) => persister.commit(mutations),
           archivableThrough: () => auditFile?.state.writtenSeq ?? Number.POSITIVE_INFINITY,
-          now: d.now ?? Date.now,
+          now,
           onLog: (level, message, ...ctx) => d.logger[level]('BROKER', 'audit', message, ...ctx),
         });
   return {
@@ -130,6 +134,7 @@ export function createServices(d: ServiceDeps): Services {
     archiver,
     denials: new RepeatAggregator(),
     startedAt: Date.now(),
+    now,
     begin: () => new UnitOfWork(persister),
   };
 }

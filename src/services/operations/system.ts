@@ -31,9 +31,9 @@ export function probeStore(s: Services): void {
 
 /**
  * Drops what can no longer matter, in memory and in the store, and moves the signing keys on (retirement, rotation by
- * age); returns what it did, by kind. `nowMs` lets tests drive the clock.
+ * age); returns what it did, by kind. The time is the services' clock unless a test passes one.
  */
-export async function housekeeping(s: Services, nowMs = Date.now()): Promise<Record<string, number>> {
+export async function housekeeping(s: Services, nowMs = s.now()): Promise<Record<string, number>> {
   const now = Math.floor(nowMs / 1000);
   const retention = LIMITS.agentRetentionSeconds;
   const counts = {
