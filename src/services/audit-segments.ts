@@ -3,10 +3,11 @@
  * `hash` and `prev_hash`), named `audit-<first seq>-<last seq>.jsonl.gz` with both numbers zero-padded to twelve
  * digits, so the names sort in chain order. The broker writes them; `awrit audit verify --archive` reads them.
  */
-import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
+import { replaceFileDurably } from '../platform/durable-file.js';
 import type { AuditRow } from '../store/store.js';
 import { auditEventJson } from './audit.js';
 
@@ -62,15 +63,6 @@ export async function removePartialSegments(dir: string): Promise<number> {
   return removed;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Writes the rows (consecutive, oldest first) as one segment that survives power loss before this resolves: temp
  * file, fsync, rename, fsync of the directory. Only then may the rows leave the database.
@@ -81,20 +73,8 @@ export async function writeSegment(dir: string, rows: readonly AuditRow[]): Prom
   if (first === undefined || last === undefined) throw new Error('empty segment');
   const name = segmentName(first.seq, last.seq);
   const path = join(dir, name);
-  const tmp = `${path}${TMP_SUFFIX}`;
   const data = await gzipAsync(Buffer.from(rows.map(auditJsonLine).join(''), 'utf8'));
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, path);
-  await fsyncDir(dir);
+  await replaceFileDurably(path, data, TMP_SUFFIX);
   return { name, path, first: first.seq, last: last.seq };
 }
 

@@ -1,6 +1,6 @@
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fsyncDir } from './durable-file.js';
+import { fsyncDir } from '../platform/durable-file.js';
 import { JOURNAL_MAGIC } from './journal-format.js';
 
 /**

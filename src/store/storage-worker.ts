@@ -6,9 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Database } from 'sql.js';
 import initSqlJs from 'sql.js';
+import { replaceFileDurably, replaceFileDurablyFromLive } from '../platform/durable-file.js';
 import type { MutationApplier } from './apply.js';
 import { parseBatch } from './batch-codec.js';
-import { replaceFileDurably, replaceFileDurablyFromLive } from './durable-file.js';
 import { ensureCapacity, liveImage } from './image.js';
 import { DB_OPERATION, type FromWorker, type JournalEntry, type ToWorker, type WorkerInit } from './protocol.js';
 import { AuditTotals, auditRange, establishAuditState, loadSnapshot, queryAudit } from './queries.js';

@@ -22,10 +22,10 @@ const SYNC_EVERY = 2 * CHUNK;
 
 /**
  * Replaces `path` with `data` so that a crash at any instant leaves either the old or the new complete file:
- * temp file in the same directory, fsync, rename over, fsync the directory.
+ * temp file (`path` + `tmpSuffix`) in the same directory, fsync, rename over, fsync the directory.
  */
-export async function replaceFileDurably(path: string, data: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-checkpoint`;
+export async function replaceFileDurably(path: string, data: Uint8Array, tmpSuffix = '.tmp-checkpoint'): Promise<void> {
+  const tmp = `${path}${tmpSuffix}`;
   const fh = await open(tmp, 'w', 0o600);
   try {
     let unsynced = 0;
