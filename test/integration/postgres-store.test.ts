@@ -1,13 +1,18 @@
 /**
  * What only the PostgreSQL store has: migrations under concurrent cold start, a database newer than the broker,
  * audit queries that agree with the sql.js store, the password kept out of every output, and a database outage
- * (writes fail with 5xx, health degrades, both recover by themselves).
+ * (writes fail with 5xx, health degrades, both recover by themselves), and `migrate --from` a sql.js database.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import postgres from 'postgres';
+import initSqlJs from 'sql.js';
 import { openStore, StoreOpenError, StoreWriteError, type AuditFilter, type Mutation } from '../../src/store/index.js';
 import { parseDatabaseUrl } from '../../src/store/postgres/connection.js';
+import { copyFromSqlite, MigrateError } from '../../src/store/postgres/copy-from-sqlite.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { pgSkip, startPostgres, type PgCluster } from '../helpers/postgres.js';
@@ -144,4 +149,60 @@ test('a commit that fails rejects the batches queued behind it, and nothing of t
     await pg.resume();
     await store.close();
   }
+});
+
+function runMigrate(args: string[], url: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/broker', 'migrate', ...args], {
+      env: { PATH: process.env.PATH ?? '', AA_DATABASE_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+test('migrate --from copies a database the broker wrote, verifies the chain, and refuses a non-empty target', { skip: pgSkip }, async (t) => {
+  const source = await startTestBroker(t, { keepDir: true });
+  const admin = await source.adminToken();
+  const app = await source.req('/v1/admin/apps', { token: admin, body: { name: 'moved-app', scopes: ['read:data:*'] } });
+  assert.equal(app.status, 201);
+  const agent = await source.registerAgent();
+  assert.equal((await source.req('/v1/revoke', { token: admin, body: { level: 'agent', target: agent.agentId } })).status, 200);
+  const before = (await source.req('/v1/audit/events?limit=1000', { token: admin })).json;
+  await source.stop();
+  const dbPath = join(source.dir, 'data.db');
+  t.after(() => rmSync(source.dir, { recursive: true, force: true }));
+
+  const url = await pg.createDatabase();
+  const first = await runMigrate(['--from', dbPath], url);
+  assert.equal(first.code, 0, first.out);
+  assert.match(first.out, new RegExp(`audit chain verified: ${before.total} events`));
+  assert.match(first.out, /apps=1 .*agents=1/);
+
+  // The broker on PostgreSQL has the same state: the app, the revoked agent, the audit trail continuing its chain.
+  const moved = await startTestBroker(t, { dir: source.dir, keepDir: true, env: { AA_DATABASE_URL: url } });
+  const admin2 = await moved.adminToken();
+  assert.equal((await moved.req(`/v1/admin/apps/${app.json.app_id}`, { token: admin2 })).json.name, 'moved-app');
+  assert.equal((await moved.req('/v1/token/validate', { body: { token: agent.token } })).json.valid, false);
+  const after = (await moved.req('/v1/audit/events?limit=1000', { token: admin2 })).json;
+  assert.deepEqual(after.events.slice(0, before.events.length), before.events);
+  await moved.stop();
+
+  await assert.rejects(copyFromSqlite(dbPath, url), (err: Error) =>
+    err instanceof MigrateError && /is not empty \(apps has 1 rows\)/.test(err.message) && !err.message.includes(pg.password));
+
+  // A tampered chain is refused and leaves the target empty.
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(readFileSync(dbPath));
+  db.run("UPDATE audit_events SET detail = 'edited' WHERE seq = 2");
+  writeFileSync(dbPath, db.export());
+  db.close();
+  const empty = await pg.createDatabase();
+  await assert.rejects(copyFromSqlite(dbPath, empty), /audit chain broken at evt-000002: hash does not match/);
+  const sql = postgres(empty, { max: 1, onnotice: () => undefined });
+  assert.equal(Number((await sql`SELECT count(*) AS n FROM apps`)[0]!.n), 0);
+  await sql.end();
 });
