@@ -26,11 +26,6 @@ export function isDatabaseUrl(url: string): boolean {
   return /^postgres(ql)?:\/\//i.test(url);
 }
 
-/** The URL with its password replaced, for any message that must name the target. */
-export function redactDatabaseUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@?#]*):[^@/?#]*@/i, '$1:***@');
-}
-
 function readPem(param: string, path: string): Buffer {
   try {
     return readFileSync(path);
@@ -49,14 +44,15 @@ export function parseDatabaseUrl(raw: string): PgTarget {
   try {
     u = new URL(raw.replace(/^postgres(ql)?:/i, 'http:'));
   } catch {
-    throw new StoreOpenError(`AA_DATABASE_URL is not a valid URL: ${redactDatabaseUrl(raw)}`);
+    // Not echoed: in a malformed URL there is no telling which part is the password.
+    throw new StoreOpenError('AA_DATABASE_URL is not a valid URL');
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   const user = decodeURIComponent(u.username);
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const port = u.port === '' ? 5432 : Number(u.port);
   if (host === '' || database === '' || user === '') {
-    throw new StoreOpenError(`AA_DATABASE_URL needs a user, a host and a database name: ${redactDatabaseUrl(raw)}`);
+    throw new StoreOpenError('AA_DATABASE_URL needs a user, a host and a database name (postgres://user:password@host:port/db)');
   }
   const known = new Set(['sslmode', 'sslrootcert', 'sslcert', 'sslkey']);
   for (const key of u.searchParams.keys()) {
