@@ -22,7 +22,9 @@ import { issueAdminToken } from './services/operations/logins.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
 import { createServices, type Services } from './services/services.js';
 import { normalizeTrustDomain } from './services/spiffe.js';
-import { openStore } from './store/index.js';
+import { openStore, type StoreEvents } from './store/index.js';
+import { parseDatabaseUrl } from './store/postgres/connection.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import type { Store } from './store/store.js';
 import { createPipeline } from './transport/pipeline.js';
 import { createTransport, TransportError } from './transport/server.js';
@@ -95,20 +97,26 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
 
   let store: Store;
   try {
-    store = await openStore({
-      path: config.dbPath,
-      events: {
-        onError: (operation) => metrics.dbErrors.inc(operation),
-        onAuditWrite: (seconds) => metrics.auditWriteDuration.observe(seconds),
-        onLog: (level, component, message, ...ctx) =>
-          logger[level === 'ok' ? 'ok' : level === 'warn' ? 'warn' : 'fail']('store', component, message, ...ctx),
-      },
-    });
+    const events: StoreEvents = {
+      onError: (operation) => metrics.dbErrors.inc(operation),
+      onAuditWrite: (seconds) => metrics.auditWriteDuration.observe(seconds),
+      onLog: (level, component, message, ...ctx) =>
+        logger[level === 'ok' ? 'ok' : level === 'warn' ? 'warn' : 'fail']('store', component, message, ...ctx),
+    };
+    store =
+      config.databaseUrl !== ''
+        ? await PostgresStore.open(config.databaseUrl, events)
+        : await openStore({ path: config.dbPath, events });
   } catch (err) {
     logger.fail('BROKER', 'main', 'database init failed', `error=${errText(err)}`);
     throw new FatalError(`init database: ${errText(err)}`);
   }
-  logger.ok('BROKER', 'main', 'database initialized', `path=${config.dbPath}`);
+  logger.ok(
+    'BROKER',
+    'main',
+    'database initialized',
+    config.databaseUrl !== '' ? `postgres=${parseDatabaseUrl(config.databaseUrl).redacted}` : `path=${config.dbPath}`,
+  );
 
   // In the background: the broker is serving (and healthy) while the workers warm up. Inline Ed25519 needs no
   // workers until the first bcrypt; they start then.

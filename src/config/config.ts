@@ -41,6 +41,8 @@ export interface Config {
   configFile: string | null;
   seedTokens: boolean;
   dbPath: string;
+  /** AA_DATABASE_URL: a postgres:// URL selects the PostgreSQL store (dbPath is then unused); '' keeps sql.js. */
+  databaseUrl: string;
   signingKeyPath: string;
   /** AA_SIGNING_KEY_MAX_AGE in seconds: the broker rotates its signing key once the active one is older. Null = never. */
   signingKeyMaxAge: number | null;
@@ -100,6 +102,14 @@ const TLS_MODES: ReadonlySet<string> = new Set<TlsMode>(['none', 'tls', 'mtls'])
 type Warn = (component: string, message: string, ctx: string) => void;
 
 /** Unset and empty are the same thing for every variable. */
+/** Only the scheme is checked here; the rest is parsed where the store opens. The value itself is never echoed. */
+function databaseUrl(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return '';
+  if (!/^postgres(ql)?:\/\//i.test(raw))
+    throw new ConfigError('AA_DATABASE_URL must start with postgres:// or postgresql://');
+  return raw;
+}
+
 function envValue(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const v = env[name];
   return v === undefined || v === '' ? undefined : v;
@@ -296,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     configFile: file?.path ?? null,
     seedTokens,
     dbPath: envValue(env, 'AA_DB_PATH') ?? DEFAULTS.dbPath,
+    databaseUrl: databaseUrl(envValue(env, 'AA_DATABASE_URL')),
     signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
     signingKeyMaxAge,
     ...tls,

@@ -61,6 +61,17 @@ export interface StartOptions {
   clock?: () => number;
 }
 
+/**
+ * The store brokers of this test process use: null = sql.js in the broker's dir; otherwise a function giving the
+ * PostgreSQL URL for a broker dir (the same dir gets the same database, so restart tests find their state).
+ */
+let databaseFor: ((dir: string) => Promise<string>) | null = null;
+
+/** Runs every broker started afterwards in this process on PostgreSQL (see test/helpers/postgres.ts). */
+export function useDatabaseForTests(fn: ((dir: string) => Promise<string>) | null): void {
+  databaseFor = fn;
+}
+
 export async function startTestBroker(t: TestContext | null, opts: StartOptions = {}): Promise<TestBroker> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'awb-'));
   const env: Record<string, string> = {
@@ -69,6 +80,7 @@ export async function startTestBroker(t: TestContext | null, opts: StartOptions 
     AA_DB_PATH: join(dir, 'data.db'),
     AA_SIGNING_KEY_PATH: join(dir, 'signing.key'),
     AA_LOG_LEVEL: 'standard',
+    ...(databaseFor !== null ? { AA_DATABASE_URL: await databaseFor(dir) } : {}),
     ...opts.env,
   };
   const logs: string[] = [];

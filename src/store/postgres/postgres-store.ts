@@ -1,0 +1,548 @@
+/**
+ * The Store contract on PostgreSQL (docs/internals.md, "PostgreSQL store"). Batches are written in commit order by
+ * one writer: everything queued when the writer comes round goes into one transaction (group commit), so a batch's
+ * promise resolves only after PostgreSQL acknowledged a COMMIT containing it. If that transaction fails, every batch
+ * in it and every batch queued behind it fails too — the same ordering rule as the sql.js store.
+ */
+import postgres, { type Sql, type TransactionSql } from 'postgres';
+import { GENESIS_HASH } from '../audit-chain.js';
+import { DB_OPERATION } from '../protocol.js';
+import {
+  type AgentRow,
+  type AppRow,
+  type AuditAnchor,
+  type AuditFilter,
+  type AuditPage,
+  type AuditRow,
+  type IssuedTokenRow,
+  type LaunchTokenRow,
+  type Mutation,
+  type RevocationLevel,
+  type RevocationRow,
+  type SigningKeyRow,
+  type SigningKeyState,
+  type Snapshot,
+  type Store,
+  type StoreEvents,
+  StoreOpenError,
+  StoreWriteError,
+} from '../store.js';
+import { timestampKey } from '../timestamps.js';
+import { UniquenessGuard } from '../validate.js';
+import { type PgTarget, parseDatabaseUrl, scrub } from './connection.js';
+import { migrate } from './migrations.js';
+
+type Value = string | number | null;
+type Row = Record<string, unknown>;
+
+interface Pending {
+  batch: readonly Mutation[];
+  started: number;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** Seconds before a connection attempt is given up: writes fail (503) instead of hanging while the database is away. */
+const CONNECT_TIMEOUT_S = 5;
+/** One writer plus room for audit queries and loads. */
+const POOL_SIZE = 4;
+
+const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const strArray = (v: unknown): string[] => {
+  const parsed: unknown = JSON.parse(str(v) || '[]');
+  return Array.isArray(parsed) ? parsed.map(String) : [];
+};
+const KEY_STATES: ReadonlySet<string> = new Set<SigningKeyState>(['active', 'retiring', 'retired']);
+
+export function toAuditRow(r: Row): AuditRow {
+  return {
+    seq: num(r.seq),
+    id: str(r.id),
+    timestamp: str(r.timestamp),
+    event_type: str(r.event_type),
+    agent_id: str(r.agent_id),
+    task_id: str(r.task_id),
+    orch_id: str(r.orch_id),
+    detail: str(r.detail),
+    resource: str(r.resource),
+    outcome: str(r.outcome),
+    deleg_depth: num(r.deleg_depth),
+    deleg_chain_hash: str(r.deleg_chain_hash),
+    bytes_transferred: num(r.bytes_transferred),
+    hash: str(r.hash),
+    prev_hash: str(r.prev_hash),
+  };
+}
+
+/** The statement and parameters for one mutation ($n placeholders). */
+export function mutationSql(m: Mutation): [string, Value[]][] {
+  switch (m.kind) {
+    case 'audit.insert': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO audit_events (id, timestamp, event_type, agent_id, task_id, orch_id, detail, resource, outcome,
+           deleg_depth, deleg_chain_hash, bytes_transferred, hash, prev_hash, seq, ts_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+          [
+            r.id,
+            r.timestamp,
+            r.event_type,
+            r.agent_id,
+            r.task_id,
+            r.orch_id,
+            r.detail,
+            r.resource === '' ? null : r.resource,
+            r.outcome === '' ? null : r.outcome,
+            r.deleg_depth === 0 ? null : r.deleg_depth,
+            r.deleg_chain_hash === '' ? null : r.deleg_chain_hash,
+            r.bytes_transferred === 0 ? null : r.bytes_transferred,
+            r.hash,
+            r.prev_hash,
+            r.seq,
+            // An unparsable timestamp sorts below every real one, as it matches no range in the sql.js store either.
+            timestampKey(r.timestamp) ?? '',
+          ],
+        ],
+      ];
+    }
+    case 'revocation.put': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO revocations (level, target, revoked_at, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (level, target) DO UPDATE SET expires_at =
+           CASE WHEN revocations.expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL
+                ELSE greatest(revocations.expires_at, excluded.expires_at) END`,
+          [r.level, r.target, r.revoked_at, r.expires_at],
+        ],
+      ];
+    }
+    case 'app.put': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO apps (app_id, name, client_id, client_secret_hash, scope_ceiling, token_ttl, status, created_at,
+           updated_at, created_by, deregistered_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (app_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id,
+           client_secret_hash = excluded.client_secret_hash, scope_ceiling = excluded.scope_ceiling,
+           token_ttl = excluded.token_ttl, status = excluded.status, created_at = excluded.created_at,
+           updated_at = excluded.updated_at, created_by = excluded.created_by, deregistered_at = excluded.deregistered_at`,
+          [
+            r.app_id,
+            r.name,
+            r.client_id,
+            r.client_secret_hash,
+            JSON.stringify(r.scope_ceiling),
+            r.token_ttl,
+            r.status,
+            r.created_at,
+            r.updated_at,
+            r.created_by,
+            r.deregistered_at,
+          ],
+        ],
+      ];
+    }
+    case 'launchToken.put': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO launch_tokens (token_hash, agent_name, allowed_scope, max_ttl, single_use, created_at, expires_at,
+           consumed_at, created_by, app_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (token_hash) DO UPDATE SET agent_name = excluded.agent_name, allowed_scope = excluded.allowed_scope,
+           max_ttl = excluded.max_ttl, single_use = excluded.single_use, created_at = excluded.created_at,
+           expires_at = excluded.expires_at, consumed_at = excluded.consumed_at, created_by = excluded.created_by,
+           app_id = excluded.app_id`,
+          [
+            r.token_hash,
+            r.agent_name,
+            JSON.stringify(r.allowed_scope),
+            r.max_ttl,
+            r.single_use ? 1 : 0,
+            r.created_at,
+            r.expires_at,
+            r.consumed_at,
+            r.created_by,
+            r.app_id,
+          ],
+        ],
+      ];
+    }
+    case 'launchToken.consume':
+      return [['UPDATE launch_tokens SET consumed_at = $1 WHERE token_hash = $2', [m.consumed_at, m.token_hash]]];
+    case 'agent.put': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO agents (agent_id, public_key, orch_id, task_id, scope, registered_at, app_id, expires_at, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (agent_id) DO UPDATE SET public_key = excluded.public_key, orch_id = excluded.orch_id,
+           task_id = excluded.task_id, scope = excluded.scope, registered_at = excluded.registered_at,
+           app_id = excluded.app_id, expires_at = excluded.expires_at, status = excluded.status`,
+          [
+            r.agent_id,
+            r.public_key,
+            r.orch_id,
+            r.task_id,
+            JSON.stringify(r.scope),
+            r.registered_at,
+            r.app_id,
+            r.expires_at,
+            r.status,
+          ],
+        ],
+      ];
+    }
+    case 'issuedToken.put':
+      return [
+        [
+          'INSERT INTO issued_tokens (jti, sub, exp) VALUES ($1, $2, $3) ON CONFLICT (jti) DO UPDATE SET sub = excluded.sub, exp = excluded.exp',
+          [m.row.jti, m.row.sub, m.row.exp],
+        ],
+      ];
+    case 'signingKey.put': {
+      const r = m.row;
+      return [
+        [
+          `INSERT INTO signing_keys (kid, public_key, state, created_at, rotated_at, retire_at, retired_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (kid) DO UPDATE SET public_key = excluded.public_key, state = excluded.state,
+           created_at = excluded.created_at, rotated_at = excluded.rotated_at, retire_at = excluded.retire_at,
+           retired_at = excluded.retired_at`,
+          [r.kid, r.public_key, r.state, r.created_at, r.rotated_at, r.retire_at, r.retired_at],
+        ],
+      ];
+    }
+    case 'prune': {
+      const nowS = Math.floor(m.now_ms / 1000);
+      return [
+        [
+          'DELETE FROM launch_tokens WHERE expires_at < $1 OR (consumed_at IS NOT NULL AND consumed_at < $1)',
+          [m.now_ms],
+        ],
+        ['DELETE FROM revocations WHERE expires_at IS NOT NULL AND expires_at < $1', [nowS]],
+        ['DELETE FROM issued_tokens WHERE exp < $1', [nowS]],
+        // Expired agents stay (the broker reports them as expired) until revoked or past the retention window.
+        [
+          "DELETE FROM agents WHERE expires_at < $1 AND (status = 'revoked' OR expires_at < $2)",
+          [nowS, nowS - m.agent_retention_s],
+        ],
+      ];
+    }
+    case 'audit.archive': {
+      const a = m.anchor;
+      return [
+        ['DELETE FROM audit_events WHERE seq <= $1', [a.seq]],
+        [
+          `INSERT INTO audit_anchor (id, seq, event_id, hash, archived_at) VALUES (1, $1, $2, $3, $4)
+           ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, hash = excluded.hash,
+             archived_at = excluded.archived_at`,
+          [a.seq, a.id, a.hash, a.archived_at],
+        ],
+      ];
+    }
+  }
+}
+
+export class PostgresStore implements Store {
+  private readonly queue: Pending[] = [];
+  private pumping: Promise<void> | null = null;
+  private isHealthy = true;
+  private closing: Promise<void> | null = null;
+
+  private constructor(
+    private readonly sql: Sql,
+    private readonly target: PgTarget,
+    private readonly guard: UniquenessGuard,
+    private readonly events: StoreEvents,
+  ) {}
+
+  /** Connects, applies pending migrations under the advisory lock, and reads what the commit guard needs. */
+  static async open(url: string, events: StoreEvents = {}): Promise<PostgresStore> {
+    const target = parseDatabaseUrl(url);
+    const sql = postgres({
+      host: target.host,
+      port: target.port,
+      database: target.database,
+      username: target.user,
+      password: target.password,
+      ssl: target.ssl,
+      max: POOL_SIZE,
+      connect_timeout: CONNECT_TIMEOUT_S,
+      idle_timeout: 60,
+      onnotice: () => undefined,
+      connection: { application_name: 'agentwrit-broker' },
+    });
+    try {
+      const applied = await migrate(sql);
+      const head = await sql<Row[]>`SELECT max(seq) AS s FROM audit_events`;
+      const anchor = await sql<Row[]>`SELECT seq FROM audit_anchor WHERE id = 1`;
+      const apps = await sql<Row[]>`SELECT app_id, name, client_id FROM apps`;
+      const lastSeq = Math.max(num(head[0]?.s), num(anchor[0]?.seq));
+      const guard = new UniquenessGuard(
+        lastSeq,
+        apps.map((a) => ({ app_id: str(a.app_id), name: str(a.name), client_id: str(a.client_id) })),
+      );
+      events.onLog?.(
+        'ok',
+        'store',
+        `opened postgres ${target.redacted}`,
+        `migrations_applied=${applied.length === 0 ? 'none' : applied.join(',')}`,
+      );
+      return new PostgresStore(sql, target, guard, events);
+    } catch (err) {
+      await sql.end({ timeout: 1 }).catch(() => undefined);
+      const e = new StoreOpenError(`cannot open postgres ${target.redacted}: ${scrub(describe(err), target.password)}`);
+      events.onError?.('open', e);
+      throw e;
+    }
+  }
+
+  healthy(): boolean {
+    return this.isHealthy;
+  }
+
+  commit(batch: readonly Mutation[]): Promise<void> {
+    if (this.closing !== null) return Promise.reject(new StoreWriteError('store is closed'));
+    const invalid = this.guard.reserve(batch);
+    if (invalid !== null) {
+      const err = new StoreWriteError(`batch refused: ${invalid}`);
+      const kind = batch.find((m) => invalid.startsWith(m.kind))?.kind;
+      this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', err);
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ batch, started: performance.now(), resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.pumping !== null) return;
+    this.pumping = this.pump().finally(() => {
+      this.pumping = null;
+      // A batch queued between the loop's last check and this point would otherwise wait for the next commit.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, this.queue.length);
+      try {
+        await this.sql.begin(async (tx: TransactionSql) => {
+          // An empty group (the health probe) still needs a round trip to tell whether the database is back.
+          if (group.every((p) => p.batch.length === 0)) await tx`SELECT 1`;
+          for (const p of group) {
+            for (const m of p.batch) {
+              for (const [text, params] of mutationSql(m)) await tx.unsafe(text, params);
+            }
+          }
+        });
+      } catch (err) {
+        const failed = [...group, ...this.queue.splice(0, this.queue.length)];
+        this.guard.rollback();
+        const e = new StoreWriteError(`database write failed: ${scrub(describe(err), this.target.password)}`);
+        const kind = group.find((p) => p.batch.length > 0)?.batch[0]?.kind;
+        this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', e);
+        // Only the transitions are logged, not one line per failed request.
+        if (this.isHealthy)
+          this.events.onLog?.(
+            'fail',
+            'store',
+            'database write failed',
+            `target=${this.target.redacted}`,
+            `error=${e.message}`,
+          );
+        this.isHealthy = false;
+        for (const p of failed) p.reject(e);
+        continue;
+      }
+      if (!this.isHealthy)
+        this.events.onLog?.('ok', 'store', 'database writes recovered', `target=${this.target.redacted}`);
+      this.isHealthy = true;
+      const done = performance.now();
+      for (const p of group) {
+        this.guard.markDurable(p.batch);
+        for (const m of p.batch) if (m.kind === 'audit.insert') this.events.onAuditWrite?.((done - p.started) / 1000);
+        p.resolve();
+      }
+    }
+  }
+
+  async load(): Promise<Snapshot> {
+    const nowMs = Date.now();
+    const nowS = Math.floor(nowMs / 1000);
+    return this.read('load', async (sql) => {
+      const [apps, revs, lts, agents, issued, keys, last, anchorRows, count] = await Promise.all([
+        sql<Row[]>`SELECT * FROM apps ORDER BY created_at, app_id`,
+        sql<Row[]>`SELECT level, target, revoked_at, expires_at FROM revocations ORDER BY id`,
+        sql<Row[]>`SELECT * FROM launch_tokens WHERE expires_at > ${nowMs} ORDER BY created_at, token_hash`,
+        sql<Row[]>`SELECT * FROM agents ORDER BY registered_at, agent_id`,
+        sql<Row[]>`SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ${nowS} ORDER BY exp, jti`,
+        sql<Row[]>`SELECT * FROM signing_keys ORDER BY created_at, kid`,
+        sql<Row[]>`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`,
+        sql<Row[]>`SELECT seq, event_id, hash, archived_at FROM audit_anchor WHERE id = 1`,
+        sql<Row[]>`SELECT count(*) AS n FROM audit_events`,
+      ]);
+      const a = anchorRows[0];
+      const auditAnchor: AuditAnchor | null =
+        a === undefined
+          ? null
+          : { seq: num(a.seq), id: str(a.event_id), hash: str(a.hash), archived_at: str(a.archived_at) };
+      const head = last[0];
+      return {
+        apps: apps.map(toApp),
+        revocations: revs.map(
+          (r): RevocationRow => ({
+            level: str(r.level) as RevocationLevel,
+            target: str(r.target),
+            revoked_at: str(r.revoked_at),
+            expires_at: numOrNull(r.expires_at),
+          }),
+        ),
+        launchTokens: lts.map(
+          (r): LaunchTokenRow => ({
+            token_hash: str(r.token_hash),
+            agent_name: str(r.agent_name),
+            allowed_scope: strArray(r.allowed_scope),
+            max_ttl: num(r.max_ttl),
+            single_use: num(r.single_use) !== 0,
+            created_at: num(r.created_at),
+            expires_at: num(r.expires_at),
+            consumed_at: numOrNull(r.consumed_at),
+            created_by: str(r.created_by),
+            app_id: str(r.app_id),
+          }),
+        ),
+        agents: agents.map(
+          (r): AgentRow => ({
+            agent_id: str(r.agent_id),
+            public_key: str(r.public_key),
+            orch_id: str(r.orch_id),
+            task_id: str(r.task_id),
+            scope: strArray(r.scope),
+            registered_at: num(r.registered_at),
+            app_id: str(r.app_id),
+            expires_at: num(r.expires_at),
+            status: str(r.status) === 'revoked' ? 'revoked' : 'active',
+          }),
+        ),
+        issuedTokens: issued.map((r): IssuedTokenRow => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) })),
+        signingKeys: keys.map((r): SigningKeyRow => {
+          const state = str(r.state);
+          return {
+            kid: str(r.kid),
+            public_key: str(r.public_key),
+            // A state this broker does not know verifies nothing.
+            state: KEY_STATES.has(state) ? (state as SigningKeyState) : 'retired',
+            created_at: num(r.created_at),
+            rotated_at: numOrNull(r.rotated_at),
+            retire_at: numOrNull(r.retire_at),
+            retired_at: numOrNull(r.retired_at),
+          };
+        }),
+        audit: {
+          count: num(count[0]?.n),
+          lastSeq: head !== undefined ? num(head.seq) : (auditAnchor?.seq ?? 0),
+          lastHash: head !== undefined ? str(head.hash) : (auditAnchor?.hash ?? GENESIS_HASH),
+        },
+        auditAnchor,
+        replayed: 0,
+      };
+    });
+  }
+
+  queryAudit(f: AuditFilter): Promise<AuditPage> {
+    const where: string[] = [];
+    const params: Value[] = [];
+    for (const col of ['agent_id', 'task_id', 'event_type', 'outcome'] as const) {
+      const v = f[col];
+      if (v !== undefined && v !== '') {
+        params.push(v);
+        where.push(`${col} = $${params.length}`);
+      }
+    }
+    for (const [bound, op] of [
+      [f.since, '>='],
+      [f.until, '<='],
+    ] as const) {
+      if (bound === undefined || bound === '') continue;
+      const key = timestampKey(bound);
+      // The filter's bounds were parsed by the caller; an unparsable one is a caller bug, not a client error.
+      if (key === null) return Promise.reject(new Error(`unparsable timestamp: ${bound}`));
+      params.push(key);
+      // '' marks a stored timestamp that does not parse: it matches no range.
+      where.push(`ts_key <> '' AND ts_key ${op} $${params.length}`);
+    }
+    const limit = Math.min(1000, Math.max(1, Math.trunc(f.limit) || 100));
+    const offset = Math.max(0, Math.trunc(f.offset) || 0);
+    const clause = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    return this.read('query_audit', async (sql) => {
+      const [count, rows] = await Promise.all([
+        sql.unsafe<Row[]>(`SELECT count(*) AS n FROM audit_events ${clause}`, params),
+        sql.unsafe<Row[]>(
+          `SELECT * FROM audit_events ${clause} ORDER BY seq LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+          [...params, limit, offset],
+        ),
+      ]);
+      return { events: rows.map(toAuditRow), total: num(count[0]?.n) };
+    });
+  }
+
+  auditRange(afterSeq: number, limit: number): Promise<AuditRow[]> {
+    const n = Math.min(1000, Math.max(1, Math.trunc(limit)));
+    return this.read('audit_range', async (sql) =>
+      (await sql<Row[]>`SELECT * FROM audit_events WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${n}`).map(toAuditRow),
+    );
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      while (this.pumping !== null) await this.pumping;
+      await this.sql.end({ timeout: 5 });
+    })();
+    return this.closing;
+  }
+
+  /** Runs a read; a failure is counted and rethrown without the password. */
+  private async read<T>(operation: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.sql);
+    } catch (err) {
+      const e = new Error(`database read failed: ${scrub(describe(err), this.target.password)}`);
+      this.events.onError?.(operation, e);
+      throw e;
+    }
+  }
+}
+
+function toApp(r: Row): AppRow {
+  return {
+    app_id: str(r.app_id),
+    name: str(r.name),
+    client_id: str(r.client_id),
+    client_secret_hash: str(r.client_secret_hash),
+    scope_ceiling: strArray(r.scope_ceiling),
+    token_ttl: num(r.token_ttl),
+    status: str(r.status) === 'inactive' ? 'inactive' : 'active',
+    created_at: str(r.created_at),
+    updated_at: str(r.updated_at),
+    created_by: str(r.created_by),
+    deregistered_at: r.deregistered_at === null || r.deregistered_at === undefined ? null : str(r.deregistered_at),
+  };
+}
+
+/** A driver error's message and code, never its connection options. */
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
