@@ -186,8 +186,9 @@ test('retention by age: segments, anchor, health, query and verification end to 
   assert.equal(again.code, 0, again.stdout);
 
   // The JSONL log holds every event exactly once, archived ones included.
-  await b2.handle.services.auditFile?.flush();
+  // Reading the ids authenticates (an audited event), so the log is flushed after that read, not before it.
   const total = (await dbIds(b2)).ids.at(-1)!;
+  await b2.handle.services.auditFile?.flush();
   assert.deepEqual(logIds(join(dir, 'audit.jsonl')), seqs(Number(total.slice(4))));
 });
 
