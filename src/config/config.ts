@@ -46,6 +46,11 @@ export interface Config {
   signingKeyPath: string;
   /** AA_SIGNING_KEY_MAX_AGE in seconds: the broker rotates its signing key once the active one is older. Null = never. */
   signingKeyMaxAge: number | null;
+  /**
+   * AA_REVOCATION_MAX_LAG in seconds: on a shared store (PostgreSQL with several brokers), how long this broker may go
+   * without confirming it has seen every revocation before it stops accepting tokens (503) until it catches up.
+   */
+  revocationMaxLag: number;
   tlsMode: TlsMode;
   tlsCert: string;
   tlsKey: string;
@@ -93,6 +98,7 @@ export const DEFAULTS = {
   mode: 'development',
   dbPath: './data.db',
   signingKeyPath: './signing.key',
+  revocationMaxLag: 5,
   tlsMode: 'none',
 } as const;
 
@@ -218,6 +224,19 @@ function readSigningKeyMaxAge(env: NodeJS.ProcessEnv): number | null {
   return seconds;
 }
 
+function readRevocationMaxLag(env: NodeJS.ProcessEnv): number {
+  const raw = envValue(env, 'AA_REVOCATION_MAX_LAG');
+  if (raw === undefined) return DEFAULTS.revocationMaxLag;
+  const seconds = parseDuration(raw);
+  // Below a second the bound is shorter than the catch-up interval; above an hour revocation stops meaning anything.
+  if (seconds === null || seconds > 3600) {
+    throw new ConfigError(
+      `AA_REVOCATION_MAX_LAG must be a duration from 1s to 1h such as 5s or 30s (a number and one of s, m, h), got ${JSON.stringify(raw)}`,
+    );
+  }
+  return seconds;
+}
+
 function readAuditTrail(env: NodeJS.ProcessEnv): AuditTrailConfig {
   const logPath = envValue(env, 'AA_AUDIT_LOG_PATH') ?? '';
   const rawRetention = envValue(env, 'AA_AUDIT_RETENTION');
@@ -282,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
   }
   const tls = readTls(env);
   const signingKeyMaxAge = readSigningKeyMaxAge(env);
+  const revocationMaxLag = readRevocationMaxLag(env);
   const trustedProxies = parseTrustedProxies(envValue(env, 'AA_TRUSTED_PROXIES'));
   const ed25519 = readEd25519(env);
   const audit = readAuditTrail(env);
@@ -309,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, opts: LoadConfigOptions = {})
     databaseUrl: databaseUrl(envValue(env, 'AA_DATABASE_URL')),
     signingKeyPath: envValue(env, 'AA_SIGNING_KEY_PATH') ?? DEFAULTS.signingKeyPath,
     signingKeyMaxAge,
+    revocationMaxLag,
     ...tls,
     trustedProxies,
     ed25519,
