@@ -16,7 +16,7 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { VERSION } from './routes/system.js';
 import { buildRouter } from './routes/table.js';
 import { AuditLogFile } from './services/audit-log-file.js';
-import { adoptKeyFile } from './services/operations/keys.js';
+import { adoptKeyFile, followRotation } from './services/operations/keys.js';
 import { issueLaunchToken } from './services/operations/launch-tokens.js';
 import { issueAdminToken } from './services/operations/logins.js';
 import { housekeeping, probeStore } from './services/operations/system.js';
@@ -152,6 +152,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
       snapshot,
       auditFile,
       now: opts.clock,
+      onKeySuperseded: () => void followRotation(services),
     });
     const adopted = await adoptKeyFile(services);
     if (adopted !== null) {
@@ -162,6 +163,8 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
         `kid=${adopted.active.kid}`,
       );
     }
+    // On a shared store: what other brokers committed since the snapshot, then notifications and polling.
+    await services.follower.start();
   } catch (err) {
     await Promise.allSettled([store.close(), closePool()]);
     if (err instanceof SigningKeyError) throw new FatalError(`signing key: ${err.message}`);
@@ -244,6 +247,7 @@ export async function startBroker(config: Config, opts: BrokerOptions): Promise<
         server.closeAllConnections();
       }
       clearInterval(idle);
+      s.follower.stop();
       await s.persister.drain();
       await s.auditFile?.close();
       try {

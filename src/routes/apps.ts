@@ -1,7 +1,13 @@
 /** /v1/admin/apps and /v1/admin/apps/{id} — app registration and management (operator side). */
 import { RequestError } from '../errors.js';
 import { APP_NAME_RE, APP_TTL_MAX, APP_TTL_MIN, appJson } from '../services/apps.js';
-import { updateApp as changeApp, deregisterApp, findApp, registerApp } from '../services/operations/apps.js';
+import {
+  updateApp as changeApp,
+  deregisterApp,
+  findApp,
+  listApps as listAllApps,
+  registerApp,
+} from '../services/operations/apps.js';
 import { isValidScope } from '../services/scopes.js';
 import type { Services } from '../services/services.js';
 import { checkLengths, readJson } from './body.js';
@@ -52,14 +58,14 @@ export function createApp(s: Services): AuthedHandler {
 }
 
 export function listApps(s: Services): AuthedHandler {
-  return () => {
-    const apps = s.apps.list().map(appJson);
+  return async () => {
+    const apps = (await listAllApps(s)).map(appJson);
     return { status: 200, json: { apps, total: apps.length } };
   };
 }
 
 export function getApp(s: Services): AuthedHandler<'id'> {
-  return (ctx) => ({ status: 200, json: appJson(findApp(s, ctx.params.id)) });
+  return async (ctx) => ({ status: 200, json: appJson(await findApp(s, ctx.params.id)) });
 }
 
 /** Validates everything first, then writes once: a rejected field never leaves another one changed. */

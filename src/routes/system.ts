@@ -6,19 +6,24 @@ import type { Handler } from '../transport/pipeline.js';
 
 export const VERSION = '2.0.0';
 
-/** A live check: degraded (503) while the last write to the database failed. */
+/**
+ * A live check: degraded (503) while the last write to the database failed, or while this broker's view of a
+ * shared store is older than AA_REVOCATION_MAX_LAG (a load balancer should then send traffic elsewhere).
+ */
 export function health(s: Services): Handler {
   return () => {
     const h = brokerHealth(s);
+    const ok = h.ok && h.replication !== 'lagging';
     return {
-      status: h.ok ? 200 : 503,
+      status: ok ? 200 : 503,
       json: {
-        status: h.ok ? 'ok' : 'degraded',
+        status: ok ? 'ok' : 'degraded',
         version: VERSION,
         uptime: h.uptimeSeconds,
         db_connected: h.ok,
         audit_events_count: h.auditEvents,
         ...(h.auditLog === null ? {} : { audit_log: h.auditLog.ok ? 'ok' : 'failing' }),
+        ...(h.replication === null ? {} : { replication: h.replication }),
       },
     };
   };

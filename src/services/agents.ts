@@ -11,6 +11,10 @@ export class Agents {
     for (const r of rows) this.rows.set(r.agent_id, r);
   }
 
+  clear(): void {
+    this.rows.clear();
+  }
+
   get(id: string): AgentRow | undefined {
     return this.rows.get(id);
   }

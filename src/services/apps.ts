@@ -29,6 +29,12 @@ export class Apps {
     for (const r of rows) this.index(r);
   }
 
+  clear(): void {
+    this.byId.clear();
+    this.byClientId.clear();
+    this.byName.clear();
+  }
+
   private index(r: AppRow): void {
     this.byId.set(r.app_id, r);
     this.byClientId.set(r.client_id, r);

@@ -118,6 +118,21 @@ export class AuditLog {
     if (row.seq > this.durable.seq) this.durable = { seq: row.seq, hash: row.hash };
   }
 
+  /**
+   * A row committed on a shared store (by any broker): the chain head there is the database's, so memory follows
+   * it. Rows this broker records next are provisional; the store numbers and chains them at commit.
+   */
+  adopt(row: AuditRow): void {
+    if (row.seq <= this.durable.seq) return;
+    this.durable = { seq: row.seq, hash: row.hash };
+    if (row.seq > this.head.seq) this.head = { ...this.durable };
+  }
+
+  /** An archive committed by another broker on a shared store. */
+  adoptAnchor(anchor: AuditAnchor): void {
+    if (this.anchor === null || anchor.seq > this.anchor.seq) this.anchor = anchor;
+  }
+
   /** After a failed commit: everything past the last durable row is gone. */
   rewind(): void {
     this.head = { ...this.durable };

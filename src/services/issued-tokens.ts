@@ -11,6 +11,10 @@ export class IssuedTokens {
     for (const r of rows) this.add(r);
   }
 
+  clear(): void {
+    this.bySub.clear();
+  }
+
   add(r: IssuedTokenRow): () => void {
     let m = this.bySub.get(r.sub);
     if (m === undefined) {

@@ -16,6 +16,23 @@ export class LaunchTokens {
     for (const r of rows) this.rows.set(r.token_hash, r);
   }
 
+  clear(): void {
+    this.rows.clear();
+  }
+
+  /** A row committed by another broker on a shared store (a consumed one stays consumed). */
+  put(row: LaunchTokenRow): void {
+    const known = this.rows.get(row.token_hash);
+    if (known !== undefined && known.consumed_at !== null && row.consumed_at === null) return;
+    this.rows.set(row.token_hash, { ...row });
+  }
+
+  /** A consumption committed by another broker on a shared store. */
+  markConsumed(tokenHash: string, at: number): void {
+    const row = this.rows.get(tokenHash);
+    if (row !== undefined && row.consumed_at === null) row.consumed_at = at;
+  }
+
   create(
     spec: Omit<LaunchTokenRow, 'token_hash' | 'created_at' | 'consumed_at' | 'expires_at'> & { ttlSeconds: number },
   ): {

@@ -1,65 +1,68 @@
 /**
- * Registration challenges: 32 random bytes as 64 hex chars, valid `ttlSeconds`, single use. Outstanding nonces are capped
- * so anonymous callers cannot grow memory without bound; consumed ones are remembered until they would have
- * expired, to tell a replay apart from a typo.
+ * Registration challenges: 32 random bytes as 64 hex chars, valid `ttlSeconds`, single use, kept by the store's
+ * nonce book (shared by every broker on a shared store). The nonces this process handed out are capped, so
+ * anonymous callers cannot grow memory or the store without bound.
  */
 import { LIMITS } from '../config/limits.js';
 import { randomHex } from '../crypto/secrets.js';
+import { RequestError } from '../errors.js';
+import type { NonceBook, NonceOutcome } from '../store/store.js';
 
-interface NonceState {
-  expiresAt: number; // ms
-  consumed: boolean;
-}
-
-export type NonceOutcome = 'ok' | 'not_found' | 'consumed';
+/** A shared store that cannot be reached: the challenge cannot be recorded or checked. */
+const unavailable = (cause: unknown): RequestError =>
+  new RequestError('service_unavailable', 'the store cannot be reached, try again shortly', { retryAfter: 1, cause });
 
 export class Nonces {
-  private readonly nonces = new Map<string, NonceState>();
+  /** Expiry times (ms) of the nonces this process issued, oldest first: every nonce lives equally long. */
+  private readonly outstanding: number[] = [];
+  private head = 0;
+
   constructor(
+    private readonly book: NonceBook,
     private readonly max: number = LIMITS.maxNonces,
     readonly ttlSeconds: number = LIMITS.nonceTtlSeconds,
   ) {}
 
-  /** A fresh nonce, or null when the ceiling is reached even after dropping expired ones. */
-  issue(now = Date.now()): string | null {
-    if (this.nonces.size >= this.max) this.prune(now);
-    if (this.nonces.size >= this.max) return null;
+  /** A fresh nonce, spendable once it resolves; null when the ceiling is reached even after dropping expired ones. */
+  async issue(now = Date.now()): Promise<string | null> {
+    if (this.size >= this.max) this.dropExpired(now);
+    if (this.size >= this.max) return null;
     const nonce = randomHex(32);
-    this.nonces.set(nonce, { expiresAt: now + this.ttlSeconds * 1000, consumed: false });
+    const expiresAt = now + this.ttlSeconds * 1000;
+    this.outstanding.push(expiresAt);
+    try {
+      await this.book.put(nonce, expiresAt);
+    } catch (err) {
+      throw unavailable(err);
+    }
     return nonce;
   }
 
-  /** Checks without consuming. */
-  peek(nonce: string, now = Date.now()): NonceOutcome {
-    const s = this.nonces.get(nonce);
-    if (s === undefined) return 'not_found';
-    if (s.consumed) return 'consumed';
-    if (now > s.expiresAt) {
-      this.nonces.delete(nonce);
-      return 'not_found';
-    }
-    return 'ok';
-  }
-
   /** Consumes the nonce if it is live; any attempt that names a live nonce burns it. */
-  consume(nonce: string, now = Date.now()): NonceOutcome {
-    const outcome = this.peek(nonce, now);
-    if (outcome === 'ok') (this.nonces.get(nonce) as NonceState).consumed = true;
-    return outcome;
-  }
-
-  /** Every nonce lives equally long and the map keeps issue order, so the expired ones are exactly a prefix. */
-  prune(now = Date.now()): number {
-    let n = 0;
-    for (const [k, s] of this.nonces) {
-      if (now <= s.expiresAt) break;
-      this.nonces.delete(k);
-      n++;
+  async consume(nonce: string, now = Date.now()): Promise<NonceOutcome> {
+    try {
+      return await this.book.spend(nonce, now);
+    } catch (err) {
+      throw unavailable(err);
     }
-    return n;
   }
 
+  async prune(now = Date.now()): Promise<number> {
+    this.dropExpired(now);
+    return this.book.prune(now);
+  }
+
+  /** Nonces this process issued that have not expired yet. */
   get size(): number {
-    return this.nonces.size;
+    return this.outstanding.length - this.head;
+  }
+
+  private dropExpired(now: number): void {
+    while (this.head < this.outstanding.length && (this.outstanding[this.head] as number) < now) this.head++;
+    // Compact once the dropped prefix dominates, so the array does not grow forever.
+    if (this.head > 1024 && this.head * 2 > this.outstanding.length) {
+      this.outstanding.splice(0, this.head);
+      this.head = 0;
+    }
   }
 }

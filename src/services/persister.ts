@@ -4,15 +4,22 @@
  * group queued behind it (their audit rows are chained onto rows that never became durable), rewinds the audit
  * head, and runs the callers' undo functions newest first, so memory ends up exactly as it is on disk.
  */
-import type { AuditRow, Mutation, Store } from '../store/store.js';
+import { type AuditRow, type Mutation, type Store, StoreConflictError } from '../store/store.js';
 import type { AuditInput, AuditLog } from './audit.js';
 
 interface Waiter {
   batch: readonly Mutation[];
+  /** The change follower's epoch when the request began changing memory (see ChangeFollower). */
+  epoch: number;
   undo: (() => void) | undefined;
   resolve(): void;
   reject(err: unknown): void;
 }
+
+/**
+ * A shared store can refuse one request's changes because another broker got there first (StoreConflictError).
+ * That request fails alone: the rest of its group is committed again without it.
+ */
 
 export class Persister {
   private queue: Waiter[] = [];
@@ -23,17 +30,24 @@ export class Persister {
     private readonly audit: AuditLog,
     /** Receives the audit rows of each durable commit, in chain order (the JSONL audit log). */
     private readonly onDurable?: (rows: AuditRow[]) => void,
+    /** Receives each commit's change-feed seq and the earliest epoch of its requests (shared stores). */
+    private readonly onCommitted?: (changeSeq: number, epoch: number) => void,
   ) {}
 
   /**
    * Chains the audit events and queues them with the mutations, in one synchronous step: an audit row must be
    * queued the moment it is chained, or a rewind could reuse its id.
    */
-  commit(mutations: readonly Mutation[], events: readonly AuditInput[] = [], undo?: () => void): Promise<void> {
+  commit(
+    mutations: readonly Mutation[],
+    events: readonly AuditInput[] = [],
+    undo?: () => void,
+    epoch = Number.POSITIVE_INFINITY,
+  ): Promise<void> {
     const batch: Mutation[] = [...mutations];
     for (const e of events) batch.push({ kind: 'audit.insert', row: this.audit.record(e) });
     return new Promise((resolve, reject) => {
-      this.queue.push({ batch, undo, resolve, reject });
+      this.queue.push({ batch, epoch, undo, resolve, reject });
       if (!this.inFlight) this.flush();
     });
   }
@@ -51,16 +65,24 @@ export class Persister {
     const all: Mutation[] = [];
     for (const w of group) for (const m of w.batch) all.push(m);
     this.store.commit(all).then(
-      () => {
-        const rows: AuditRow[] = [];
-        for (const m of all) if (m.kind === 'audit.insert') rows.push(m.row);
+      (receipt) => {
+        const rows: readonly AuditRow[] = receipt.audit;
         for (const r of rows) this.audit.markDurable(r);
-        if (rows.length > 0) this.onDurable?.(rows);
+        if (rows.length > 0) this.onDurable?.([...rows]);
+        if (receipt.changeSeq > 0) {
+          let epoch = Number.POSITIVE_INFINITY;
+          for (const w of group) epoch = Math.min(epoch, w.epoch);
+          this.onCommitted?.(receipt.changeSeq, epoch);
+        }
         this.inFlight = false;
         for (const w of group) w.resolve();
         this.flush();
       },
       (err: unknown) => {
+        if (err instanceof StoreConflictError) {
+          this.refuse(group, err);
+          return;
+        }
         const failed = [...group, ...this.queue];
         this.queue = [];
         this.audit.rewind();
@@ -70,5 +92,27 @@ export class Persister {
         for (const w of failed) w.reject(err);
       },
     );
+  }
+
+  /** Fails the request whose mutation conflicted; the others of its group go first in the next commit. */
+  private refuse(group: Waiter[], err: StoreConflictError): void {
+    let offset = 0;
+    let culprit = group.length - 1;
+    for (let i = 0; i < group.length; i++) {
+      const size = (group[i] as Waiter).batch.length;
+      if (err.index < offset + size) {
+        culprit = i;
+        break;
+      }
+      offset += size;
+    }
+    const [refused] = group.splice(culprit, 1);
+    // The store numbers a shared chain itself: the provisional rows of the others are committed again as they are.
+    this.audit.rewind();
+    this.queue = [...group, ...this.queue];
+    this.inFlight = false;
+    refused?.undo?.();
+    refused?.reject(err);
+    this.flush();
   }
 }

@@ -25,6 +25,15 @@ export class Revocations {
     for (const r of rows) this.byLevel[r.level].set(r.target, r);
   }
 
+  clear(): void {
+    for (const map of Object.values(this.byLevel)) map.clear();
+  }
+
+  /** A row committed by another broker on a shared store: merged like `add` (later expiry wins, never wins most). */
+  merge(row: RevocationRow): void {
+    this.add(row.level, row.target, row.expires_at, row.revoked_at);
+  }
+
   isRevoked(c: Claims): boolean {
     if (this.byLevel.token.has(c.jti)) return true;
     const agent = this.byLevel.agent.get(c.sub);
@@ -50,7 +59,12 @@ export class Revocations {
    * Records a revocation in memory and returns the row to persist plus how to take it back if the commit fails.
    * An existing entry keeps the later expiry (null = never expires wins).
    */
-  add(level: RevocationLevel, target: string, expiresAt: number | null): { row: RevocationRow; undo: () => void } {
+  add(
+    level: RevocationLevel,
+    target: string,
+    expiresAt: number | null,
+    revokedAt?: string,
+  ): { row: RevocationRow; undo: () => void } {
     const map = this.byLevel[level];
     const previous = map.get(target);
     const expires =
@@ -62,7 +76,7 @@ export class Revocations {
     const row: RevocationRow = {
       level,
       target,
-      revoked_at: previous?.revoked_at ?? sqliteTimestamp(),
+      revoked_at: previous?.revoked_at ?? revokedAt ?? sqliteTimestamp(),
       expires_at: expires,
     };
     map.set(target, row);

@@ -6,14 +6,17 @@ import type { Config } from '../config/config.js';
 import { LIMITS } from '../config/limits.js';
 import type { CryptoPool } from '../crypto/crypto-pool.js';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
+import { RequestError } from '../errors.js';
 import type { Logger } from '../observability/log.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { Snapshot, Store } from '../store/store.js';
+import type { AuditRow, ChangeBatch, Snapshot, Store } from '../store/store.js';
 import { Agents } from './agents.js';
+import { applyChange } from './apply-change.js';
 import { Apps } from './apps.js';
 import { AuditLog } from './audit.js';
 import { AuditArchiver } from './audit-archiver.js';
 import type { AuditLogFile } from './audit-log-file.js';
+import { ChangeFollower } from './change-follower.js';
 import { type Claims, isAppSubject } from './claims.js';
 import { IssuedTokens } from './issued-tokens.js';
 import { LaunchTokens } from './launch-tokens.js';
@@ -51,8 +54,18 @@ export interface Services {
   readonly startedAt: number;
   /** The clock that time-driven housekeeping (audit retention, key age and retirement) reads; tests drive it. */
   readonly now: () => number;
+  /**
+   * On a shared store: applies what other brokers committed, and tells how fresh memory is (revocations must not be
+   * missed for longer than AA_REVOCATION_MAX_LAG). Inert on a private store.
+   */
+  readonly follower: ChangeFollower;
   /** Starts a unit of work: the changes of one operation, committed once. */
   begin(): UnitOfWork;
+  /**
+   * Brings memory up to date with a shared store before looking again for something that was not found: a record
+   * created through another broker a moment ago. Immediate on a private store.
+   */
+  sync(): Promise<void>;
 }
 
 export interface ServiceDeps {
@@ -67,20 +80,27 @@ export interface ServiceDeps {
   auditFile?: AuditLogFile | null;
   /** The clock housekeeping reads (default `Date.now`); tests drive it. */
   now?: () => number;
+  /** How often a broker on a shared store reads the change feed without a notification (default 1 s). */
+  feedPollMs?: number;
+  /** Another broker's rotation demoted this broker's signing key: it must rotate (or adopt the shared key file). */
+  onKeySuperseded?: () => void;
 }
 
 export function createServices(d: ServiceDeps): Services {
   const { config, metrics, snapshot } = d;
   const revocations = new Revocations();
-  revocations.load(snapshot.revocations);
   const apps = new Apps();
-  apps.load(snapshot.apps);
   const issued = new IssuedTokens();
-  issued.load(snapshot.issuedTokens);
   const launchTokens = new LaunchTokens();
-  launchTokens.load(snapshot.launchTokens);
   const agents = new Agents();
-  agents.load(snapshot.agents);
+  const loadState = (snap: Snapshot): void => {
+    revocations.load(snap.revocations);
+    apps.load(snap.apps);
+    issued.load(snap.issuedTokens);
+    launchTokens.load(snap.launchTokens);
+    agents.load(snap.agents);
+  };
+  loadState(snapshot);
 
   // A deregistered app's tokens die with it: one rule, applied wherever revocation is checked.
   const isDead = (c: Claims): boolean =>
@@ -97,7 +117,13 @@ export function createServices(d: ServiceDeps): Services {
   );
   const audit = new AuditLog(snapshot.audit, (t) => metrics.auditEvents.inc(t), snapshot.auditAnchor);
   const auditFile = d.auditFile ?? null;
-  const persister = new Persister(d.store, audit, auditFile === null ? undefined : (rows) => auditFile.append(rows));
+  const shared = d.store.feed !== null;
+  // On a shared store the JSONL log follows the change feed, which has every broker's events in chain order.
+  const toLogFile = auditFile === null ? undefined : (rows: AuditRow[]): void => auditFile.append(rows);
+  let follower: ChangeFollower | null = null;
+  const persister = new Persister(d.store, audit, shared ? undefined : toLogFile, (seq, epoch) =>
+    follower?.noteOwn(seq, epoch),
+  );
   // Read through the global at each call, so a test that mocks Date drives it too.
   const now = d.now ?? ((): number => Date.now());
   const retention = config.audit.retentionSeconds;
@@ -114,7 +140,7 @@ export function createServices(d: ServiceDeps): Services {
           now,
           onLog: (level, message, ...ctx) => d.logger[level]('BROKER', 'audit', message, ...ctx),
         });
-  return {
+  const services: Services = {
     config,
     logger: d.logger,
     metrics,
@@ -124,7 +150,7 @@ export function createServices(d: ServiceDeps): Services {
     keys,
     revocations,
     issued,
-    nonces: new Nonces(),
+    nonces: new Nonces(d.store.nonces),
     launchTokens,
     agents,
     apps,
@@ -135,6 +161,43 @@ export function createServices(d: ServiceDeps): Services {
     denials: new RepeatAggregator(),
     startedAt: Date.now(),
     now,
-    begin: () => new UnitOfWork(persister),
+    get follower(): ChangeFollower {
+      return follower as ChangeFollower;
+    },
+    begin: () => new UnitOfWork(persister, follower?.epoch),
+    sync: () =>
+      (follower as ChangeFollower).catchUp().catch((err: unknown) => {
+        throw new RequestError('service_unavailable', 'the shared store cannot be reached', {
+          retryAfter: 1,
+          cause: err,
+        });
+      }),
   };
+  const take = (batch: ChangeBatch, toMemory: boolean): void => {
+    const rows: AuditRow[] = [];
+    for (const m of batch.mutations) {
+      if (m.kind === 'audit.insert') {
+        audit.adopt(m.row);
+        rows.push(m.row);
+      } else if (toMemory) applyChange(services, m);
+    }
+    if (rows.length > 0) toLogFile?.(rows);
+    const own = keys.row(keys.kid);
+    if (toMemory && own !== undefined && own.state !== 'active') d.onKeySuperseded?.();
+  };
+  follower = new ChangeFollower(d.store.feed, snapshot.changeSeq, {
+    apply: take,
+    resync: async () => {
+      const snap = await d.store.load();
+      for (const c of [revocations, apps, issued, launchTokens, agents]) c.clear();
+      loadState(snap);
+      for (const row of snap.signingKeys) keys.put(row);
+      if (snap.audit.lastSeq > 0) audit.adopt({ seq: snap.audit.lastSeq, hash: snap.audit.lastHash } as AuditRow);
+      return snap.changeSeq;
+    },
+    pollMs: d.feedPollMs ?? 1000,
+    maxLagMs: config.revocationMaxLag * 1000,
+    onLog: (level, message, ...ctx) => d.logger[level]('BROKER', 'replication', message, ...ctx),
+  });
+  return services;
 }

@@ -58,6 +58,8 @@ export class SigningKeys {
   readonly verifyingKids = new Set<string>();
   /** Set while a rotation writes the key file; a second rotation meanwhile is refused. */
   rotating = false;
+  /** Set while this broker follows another broker's rotation (shared store). */
+  following: Promise<void> | null = null;
 
   /**
    * `rows` is the table as loaded; `fileKey` the key pair from the key file, which becomes the active key in memory.
@@ -108,11 +110,14 @@ export class SigningKeys {
     return [...this.rows.values()].sort((a, b) => b.created_at - a.created_at || (a.kid < b.kid ? -1 : 1));
   }
 
-  /** The JWK set resource servers verify with: the active key first, then the retiring ones, newest first. */
+  /**
+   * The JWK set resource servers verify with: this broker's active key first, then the other verifying keys newest
+   * first (on a shared store, other brokers' active keys among them).
+   */
   jwks(nowS: number): { keys: Jwk[] } {
     const keys: Jwk[] = [jwk(this.active.kid, this.active.keyPair.publicKey)];
     for (const r of this.list()) {
-      if (r.kid === this.active.kid || r.state !== 'retiring' || !verifies(r, nowS)) continue;
+      if (r.kid === this.active.kid || r.state === 'retired' || !verifies(r, nowS)) continue;
       const pk = this.publicKeys.get(r.kid);
       if (pk !== undefined) keys.push(jwk(r.kid, pk));
     }

@@ -48,7 +48,10 @@ export interface Issued {
 }
 
 /** On failure `claims` is present when the signature was good (so a revoked token can be attributed). */
-export type Verified = { ok: true; claims: Claims; cacheKey: string } | { ok: false; reason: string; claims?: Claims };
+/** `unknownKey`: the token names a key this process has never seen (on a shared store, maybe one made elsewhere). */
+export type Verified =
+  | { ok: true; claims: Claims; cacheKey: string }
+  | { ok: false; reason: string; claims?: Claims; unknownKey?: true };
 
 export type RevocationCheck = (claims: Claims) => boolean;
 
@@ -148,8 +151,14 @@ export class TokenService {
       // A cached token whose key was retired meanwhile is checked again from scratch, and fails on its kid.
       if (cached !== undefined) this.cache.delete(cacheKey);
       const jws = splitCompactJws(token);
-      if (jws === null || !checkHeader(jws.header, this.keys.verifyingKids))
-        return { ok: false, reason: 'invalid token format' };
+      if (jws === null) return { ok: false, reason: 'invalid token format' };
+      if (!checkHeader(jws.header, this.keys.verifyingKids)) {
+        const named = jws.header.kid;
+        const unknown = typeof named === 'string' && named !== this.keys.kid && this.keys.row(named) === undefined;
+        return unknown
+          ? { ok: false, reason: 'invalid token format', unknownKey: true }
+          : { ok: false, reason: 'invalid token format' };
+      }
       const kid = jws.header.kid as string; // checkHeader made sure it is a known kid
       const publicKey = this.keys.publicKeyFor(kid, now);
       if (publicKey === null) return { ok: false, reason: 'invalid token format' };

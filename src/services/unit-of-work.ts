@@ -6,7 +6,7 @@
  * must be undone in the reverse order they were made.
  */
 import { RequestError } from '../errors.js';
-import type { Mutation } from '../store/store.js';
+import { type Mutation, StoreConflictError } from '../store/store.js';
 import type { AuditInput } from './audit.js';
 import type { Persister } from './persister.js';
 
@@ -16,7 +16,11 @@ export class UnitOfWork {
   private readonly undos: Array<() => void> = [];
   private done = false;
 
-  constructor(private readonly persister: Persister) {}
+  /** `epoch`: the change follower's count of applied foreign changes when the work began. */
+  constructor(
+    private readonly persister: Persister,
+    private readonly epoch = Number.POSITIVE_INFINITY,
+  ) {}
 
   /** A change already made in memory: the row to persist (if any) and how to take the change back. */
   change(mutation: Mutation | null, undo?: () => void): this {
@@ -39,12 +43,20 @@ export class UnitOfWork {
   /**
    * Makes every change and audit event durable in one store commit. On failure memory is restored (in order with
    * every other failed request) and the request fails with `internal_error` and the operation's generic `detail`.
+   * When another broker on a shared store got there first (a single-use token consumed, a name taken), the request
+   * fails with `conflict` instead: the operation's own answer for losing that race, or a generic 409.
    */
-  async commit(detail: string): Promise<void> {
+  async commit(detail: string, conflict?: RequestError): Promise<void> {
     this.finish();
     try {
-      await this.persister.commit(this.mutations, this.events, () => this.undoAll());
+      await this.persister.commit(this.mutations, this.events, () => this.undoAll(), this.epoch);
     } catch (err) {
+      if (err instanceof StoreConflictError) {
+        throw (
+          conflict ??
+          new RequestError('conflict', 'the change conflicts with another one made meanwhile', { cause: err })
+        );
+      }
       throw new RequestError('internal_error', detail, { cause: err });
     }
   }

@@ -2,11 +2,13 @@ import type { Worker } from 'node:worker_threads';
 import { encodeBatch } from './batch-codec.js';
 import { encodeRecord } from './journal-format.js';
 import type { JournalWriter } from './journal-writer.js';
+import { MemoryNonceBook } from './memory-nonces.js';
 import { DB_OPERATION, type FromWorker, type OpenResult, type ToWorker } from './protocol.js';
 import {
   type AuditFilter,
   type AuditPage,
   type AuditRow,
+  type CommitReceipt,
   type Mutation,
   type Snapshot,
   type Store,
@@ -21,7 +23,7 @@ interface PendingBatch {
   payload: string;
   record: Buffer;
   started: number;
-  resolve(): void;
+  resolve(receipt: CommitReceipt): void;
   reject(err: Error): void;
 }
 
@@ -78,7 +80,11 @@ export class DurableStore implements Store {
     return this.isHealthy && this.broken === null;
   }
 
-  commit(batch: readonly Mutation[]): Promise<void> {
+  /** The only writer is this process: there is no change feed to follow. */
+  readonly feed = null;
+  readonly nonces = new MemoryNonceBook();
+
+  commit(batch: readonly Mutation[]): Promise<CommitReceipt> {
     if (this.closing !== null) return Promise.reject(new StoreWriteError('store is closed'));
     if (this.broken !== null) return Promise.reject(new StoreWriteError(`storage unavailable: ${this.broken.message}`));
     const invalid = this.guard.reserve(batch);
@@ -90,7 +96,7 @@ export class DurableStore implements Store {
     }
     const payload = encodeBatch(batch);
     const seq = this.nextSeq++;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<CommitReceipt>((resolve, reject) => {
       this.queue.push({
         seq,
         batch,
@@ -175,7 +181,7 @@ export class DurableStore implements Store {
     this.lastPostedSeq = group[group.length - 1]!.seq;
     const now = performance.now();
     for (const b of group) {
-      b.resolve();
+      b.resolve({ audit: auditRows(b.batch), changeSeq: 0 });
       if (this.events.onAuditWrite !== undefined) {
         for (const m of b.batch) if (m.kind === 'audit.insert') this.events.onAuditWrite((now - b.started) / 1000);
       }
@@ -304,4 +310,10 @@ export class DurableStore implements Store {
     for (const p of this.requests.values()) p.reject(new StoreWriteError(`storage unavailable: ${err.message}`));
     this.requests.clear();
   }
+}
+
+function auditRows(batch: readonly Mutation[]): AuditRow[] {
+  const rows: AuditRow[] = [];
+  for (const m of batch) if (m.kind === 'audit.insert') rows.push(m.row);
+  return rows;
 }

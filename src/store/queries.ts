@@ -212,6 +212,7 @@ export function loadSnapshot(db: Database, nowMs: number, replayed: number, audi
     audit: auditHead(db, audit),
     auditAnchor: readAuditAnchor(db),
     replayed,
+    changeSeq: 0,
   };
 }
 

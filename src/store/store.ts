@@ -4,7 +4,12 @@
  *
  * Ordering and failure rule (the audit chain relies on it): batches become durable in the order `commit` was
  * called. If a batch fails, every batch submitted after it that is not yet durable fails too, and the on-disk state
- * is exactly the state after the last batch whose promise resolved.
+ * is exactly the state after the last batch whose promise resolved. The one exception is a conflict
+ * (`StoreConflictError`, shared stores only): that batch changed nothing and the batches behind it are unaffected.
+ *
+ * A store is private (this process is its only writer: memory is the truth, `feed` is null) or shared (several
+ * broker processes on one database: memory is a copy kept current from `feed`; docs/internals.md, "Several brokers
+ * on one database").
  */
 
 import { AgentWritError } from '../errors.js';
@@ -132,6 +137,47 @@ export type Mutation =
   /** Deletes the audit rows with seq ≤ anchor.seq (already in a durable archive segment) and records the anchor. */
   | { kind: 'audit.archive'; anchor: AuditAnchor };
 
+/** What a commit made durable. */
+export interface CommitReceipt {
+  /**
+   * The batch's audit rows as stored. A shared store numbers and chains them itself, after every event any process
+   * committed before; a private store stores them as given.
+   */
+  audit: readonly AuditRow[];
+  /** The batch's seq in a shared store's change feed; 0 for a private store. */
+  changeSeq: number;
+}
+
+/** One committed batch in a shared store's change feed, numbered in commit order. */
+export interface ChangeBatch {
+  seq: number;
+  /** The process that committed it (`ChangeFeed.origin`). */
+  origin: string;
+  mutations: Mutation[];
+}
+
+/** The order in which every process on a shared store committed, for each to bring its memory up to date. */
+export interface ChangeFeed {
+  /** This process's name in the feed. */
+  readonly origin: string;
+  /** Up to `limit` batches with seq > `afterSeq`, oldest first. The first seq is not `afterSeq + 1` after a gap. */
+  since(afterSeq: number, limit: number): Promise<ChangeBatch[]>;
+  /** Calls `wake` whenever another process may have committed, and after each reconnection (notifications may have been lost). */
+  listen(wake: () => void): Promise<void>;
+}
+
+export type NonceOutcome = 'ok' | 'not_found' | 'consumed';
+
+/** Registration challenges: short-lived and single use across every process on the store. */
+export interface NonceBook {
+  /** Records a nonce; once this resolves, any process on the store can spend it until `expiresAtMs`. */
+  put(nonce: string, expiresAtMs: number): Promise<void>;
+  /** Spends a live nonce; of concurrent spends of one nonce exactly one gets 'ok'. */
+  spend(nonce: string, nowMs: number): Promise<NonceOutcome>;
+  /** Drops the nonces expired before `nowMs`; returns how many. */
+  prune(nowMs: number): Promise<number>;
+}
+
 export interface AuditFilter {
   agent_id?: string;
   task_id?: string;
@@ -161,6 +207,8 @@ export interface Snapshot {
   auditAnchor: AuditAnchor | null;
   /** Journal records replayed into the database file at open (0 after a clean shutdown). */
   replayed: number;
+  /** Shared stores: the change feed's seq this snapshot includes (0 for a private store). */
+  changeSeq: number;
 }
 
 export interface StoreEvents {
@@ -175,14 +223,21 @@ export interface StoreEvents {
 export interface Store {
   /** Loads everything the broker keeps in memory. Called once, right after open. */
   load(): Promise<Snapshot>;
-  /** Makes the batch durable (fsync) and resolves; rejects with StoreWriteError if it could not. */
-  commit(batch: readonly Mutation[]): Promise<void>;
+  /**
+   * Makes the batch durable (fsync) and resolves; rejects with StoreWriteError if it could not, or (shared store)
+   * with StoreConflictError when another process got there first.
+   */
+  commit(batch: readonly Mutation[]): Promise<CommitReceipt>;
   /** Audit query: filters AND-ed, oldest first by seq, total = matches before paging. */
   queryAudit(filter: AuditFilter): Promise<AuditPage>;
   /** Up to `limit` (≤ 1000) audit rows with seq > `afterSeq`, oldest first: the chain read in order. */
   auditRange(afterSeq: number, limit: number): Promise<AuditRow[]>;
   /** Whether the last write reached the disk. */
   healthy(): boolean;
+  /** Null for a private store; a shared store's change feed. */
+  readonly feed: ChangeFeed | null;
+  /** Where registration challenges are kept (in memory for a private store). */
+  readonly nonces: NonceBook;
   /** Flushes pending writes, checkpoints, and releases the file. */
   close(): Promise<void>;
 }
@@ -191,6 +246,21 @@ export interface Store {
 export class StoreOpenError extends AgentWritError {
   override readonly name = 'StoreOpenError';
   readonly code = 'AW_ERR_STORE_OPEN';
+}
+
+/**
+ * Another process on a shared store got there first: a single-use launch token already consumed, an app name or
+ * client_id just taken. Nothing of the batch is durable; `index` is the position of the mutation that conflicted.
+ */
+export class StoreConflictError extends AgentWritError {
+  override readonly name = 'StoreConflictError';
+  readonly code = 'AW_ERR_STORE_CONFLICT';
+  constructor(
+    message: string,
+    readonly index: number,
+  ) {
+    super(message);
+  }
 }
 
 /** A commit failed; nothing of the batch is durable. */

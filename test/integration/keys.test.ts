@@ -186,6 +186,13 @@ test('key routes: scope, body and method errors are RFC 7807; a rotated-out key 
   const b2 = await startTestBroker(t, { dir: b.dir });
   const adopted = b2.handle.services.tokens.kid;
   const admin2 = await b2.adminToken();
+  if ((b.env.AA_DATABASE_URL ?? '') !== '') {
+    // A shared store cannot tell this broker's previous key from another broker's active key: both stay active,
+    // and `awrit key rotate` is how an operator retires them (operator guide, "Scaling out").
+    assert.equal((await keyStates(b2, admin2))[active], 'active');
+    assert.equal((await keyStates(b2, admin2))[adopted], 'active');
+    return;
+  }
   assert.equal((await keyStates(b2, admin2))[active], 'retiring');
   assert.equal((await keyStates(b2, admin2))[adopted], 'active');
   const audit = await b2.req('/v1/audit/events?event_type=signing_key_rotated', { token: admin2 });

@@ -13,6 +13,7 @@ import initSqlJs from 'sql.js';
 import { type AuditFilter, type Mutation, openStore, StoreOpenError, StoreWriteError } from '../../src/store/index.js';
 import { parseDatabaseUrl } from '../../src/store/postgres/connection.js';
 import { copyFromSqlite, MigrateError } from '../../src/store/postgres/copy-from-sqlite.js';
+import { MIGRATIONS } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import { startTestBroker } from '../helpers/broker.js';
 import { type PgCluster, pgSkip, startPostgres } from '../helpers/postgres.js';
@@ -34,7 +35,7 @@ test('replicas starting at once on an empty database: one applies the migrations
     const versions = await sql<{ version: number }[]>`SELECT version FROM schema_migrations ORDER BY version`;
     assert.deepEqual(
       versions.map((v) => v.version),
-      [1],
+      MIGRATIONS.map((m) => m.version),
     );
     // Every one of them writes and reads the same tables.
     await Promise.all(stores.map((s, i) => s.commit([{ kind: 'app.put', row: appRow(i + 1) }])));

@@ -70,7 +70,7 @@ test('the nonce ceiling holds and 100,000 outstanding nonces cost little memory'
   const nonces = b.handle.services.nonces;
   global.gc?.();
   const heap0 = process.memoryUsage().heapUsed;
-  while (nonces.size < 100_000 - 5) nonces.issue();
+  while (nonces.size < 100_000 - 5) await nonces.issue();
   const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
   assert.ok(heapMb < 64, `100,000 nonces use ${heapMb.toFixed(0)} MB of heap`);
   const answers = await Promise.all(Array.from({ length: 10 }, () => b.req('/v1/challenge')));

@@ -9,6 +9,7 @@ import type { Claims } from '../../src/services/claims.js';
 import { Nonces } from '../../src/services/nonces.js';
 import { Persister } from '../../src/services/persister.js';
 import { Revocations } from '../../src/services/revocations.js';
+import { MemoryNonceBook } from '../../src/store/memory-nonces.js';
 import { type Mutation, type Store, StoreWriteError } from '../../src/store/store.js';
 
 /** A store whose disk has failed: every commit is refused, as the durable store refuses after a failed fsync. */
@@ -25,6 +26,8 @@ function failingStore(): Store & { commits: Mutation[][] } {
     auditRange: () => Promise.reject(new Error('unused')),
     healthy: () => false,
     close: () => Promise.resolve(),
+    feed: null,
+    nonces: new MemoryNonceBook(),
   };
 }
 
@@ -83,17 +86,20 @@ test('the crypto pool sheds only the anonymous client over its share, never regi
   }
 });
 
-test('nonce pruning drops exactly the expired prefix', () => {
-  const n = new Nonces(3);
-  const a = n.issue(0);
-  n.issue(10_000);
+test('nonce pruning drops exactly the expired prefix, and the ceiling holds until something expires', async () => {
+  const n = new Nonces(new MemoryNonceBook(), 3);
+  const a = await n.issue(0);
+  await n.issue(10_000);
   assert.ok(a);
-  assert.equal(n.prune(30_001), 1);
+  assert.equal(await n.prune(30_001), 1);
   assert.equal(n.size, 1);
-  n.issue(30_001);
-  n.issue(30_002);
-  assert.equal(n.issue(30_003), null, 'ceiling holds while nothing has expired');
-  assert.equal(n.peek(a, 30_003), 'not_found');
+  const b = await n.issue(30_001);
+  await n.issue(30_002);
+  assert.equal(await n.issue(30_003), null, 'ceiling holds while nothing has expired');
+  assert.equal(await n.consume(a, 30_003), 'not_found');
+  assert.ok(b);
+  assert.equal(await n.consume(b, 30_003), 'ok');
+  assert.equal(await n.consume(b, 30_003), 'consumed', 'spent once');
 });
 
 test('an imported agent-level revocation of admin kills tokens issued before it, not after', () => {

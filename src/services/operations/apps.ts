@@ -7,10 +7,17 @@ import type { AuditInput } from '../audit.js';
 import { goList } from '../scopes.js';
 import type { Services } from '../services.js';
 
-export function findApp(s: Services, id: string): AppRow {
+export async function findApp(s: Services, id: string): Promise<AppRow> {
+  if (s.apps.get(id) === undefined) await s.sync(); // registered through another broker a moment ago?
   const app = s.apps.get(id);
   if (app === undefined) throw new RequestError('not_found', 'app not found');
   return app;
+}
+
+/** Every app, newest first, as of now (on a shared store, including apps registered through other brokers). */
+export async function listApps(s: Services): Promise<AppRow[]> {
+  await s.sync();
+  return s.apps.list();
 }
 
 /** Registers an app; its client secret is returned once and only its hash is kept. */
@@ -53,7 +60,7 @@ export async function updateApp(
   id: string,
   r: { scopes: string[] | undefined; tokenTtl: number | undefined },
 ): Promise<AppRow> {
-  const app = findApp(s, id);
+  const app = await findApp(s, id);
   const row: AppRow = { ...app, updated_at: rfc3339Seconds() };
   const events: AuditInput[] = [];
   if (r.scopes !== undefined) {
@@ -82,7 +89,7 @@ export async function updateApp(
 
 /** Soft delete: the record stays, the app cannot authenticate, and its live app tokens stop working. */
 export async function deregisterApp(s: Services, caller: string, id: string): Promise<AppRow> {
-  const app = findApp(s, id);
+  const app = await findApp(s, id);
   const now = rfc3339Seconds();
   const row: AppRow = { ...app, status: 'inactive', updated_at: now, deregistered_at: app.deregistered_at ?? now };
   await s

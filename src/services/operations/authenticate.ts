@@ -9,6 +9,7 @@ import type { AuditInput } from '../audit.js';
 import type { Claims } from '../claims.js';
 import { isSubset } from '../scopes.js';
 import type { Services } from '../services.js';
+import { verifyCurrent } from './tokens.js';
 
 /** What a guarded route knows about its caller. */
 export interface Auth {
@@ -73,7 +74,7 @@ export async function authenticateBearer(
     return deny('invalid authorization scheme', 'token_auth_failed', 'invalid authorization scheme');
   }
   const token = header.slice(BEARER.length);
-  const v = await s.tokens.verify(token, site.lane);
+  const v = await verifyCurrent(s, token, site.lane);
   let claims: Claims;
   let revoked = false;
   if (v.ok) {

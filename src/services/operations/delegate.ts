@@ -44,6 +44,7 @@ export async function delegate(
       .commit('delegation failed');
     throw new RequestError('scope_violation', 'delegated scope exceeds delegator scope');
   }
+  if (s.agents.get(r.delegateTo) === undefined) await s.sync(); // registered through another broker a moment ago?
   if (s.agents.get(r.delegateTo) === undefined) throw new RequestError('not_found', 'delegate agent not found');
 
   const delegatedAt = nowRfc3339Nano();

@@ -9,17 +9,19 @@
  * rotation (`adoptKeyFile`), so tokens of the previous key keep verifying either way.
  */
 
+import { readFile } from 'node:fs/promises';
 import type { Config } from '../../config/config.js';
 import { LIMITS } from '../../config/limits.js';
-import { replaceSigningKeyFile } from '../../crypto/signing-key-file.js';
+import { parseSigningKey, replaceSigningKeyFile } from '../../crypto/signing-key-file.js';
 import { RequestError } from '../../errors.js';
 import type { SigningKeyRow } from '../../store/store.js';
 import { goList } from '../scopes.js';
 import type { Services } from '../services.js';
-import { activeRow, newSigningKeyPair } from '../signing-keys.js';
+import { activeRow, kidOf, newSigningKeyPair } from '../signing-keys.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
-export type RotationReason = 'request' | 'max_age' | 'key_file';
+/** `cluster`: another broker on a shared store rotated, which retired this broker's key too. */
+export type RotationReason = 'request' | 'max_age' | 'key_file' | 'cluster';
 
 export interface Rotation {
   active: SigningKeyRow;
@@ -42,22 +44,35 @@ export function overlapSeconds(
 
 const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1000);
 
-/** Moves every key that verified before the new one was made into its next state, in memory and in the unit of work. */
+/**
+ * Moves every key that verified before the new one was made into its next state, in memory and in the unit of work.
+ * With `onlyKid` only that key moves (this broker's previous key): on a shared store the other active keys belong to
+ * other brokers. A key another broker already set retiring keeps verifying at least as long as the tokens this
+ * broker signed with it meanwhile.
+ */
 function demotePrevious(
   s: Services,
   tx: UnitOfWork,
   newKid: string,
   nowS: number,
   revokePrevious: boolean,
+  onlyKid?: string,
 ): SigningKeyRow[] {
   const previous: SigningKeyRow[] = [];
+  const until = nowS + overlapSeconds(s.config);
   for (const r of s.keys.list()) {
     if (r.kid === newKid || r.state === 'retired') continue;
+    if (onlyKid !== undefined && r.kid !== onlyKid) {
+      if (r.state === 'retiring') previous.push(r);
+      continue;
+    }
     let row: SigningKeyRow;
     if (revokePrevious) {
       row = { ...r, state: 'retired', rotated_at: r.rotated_at ?? nowS, retired_at: nowS };
     } else if (r.state === 'active') {
-      row = { ...r, state: 'retiring', rotated_at: nowS, retire_at: nowS + overlapSeconds(s.config) };
+      row = { ...r, state: 'retiring', rotated_at: nowS, retire_at: until };
+    } else if (onlyKid !== undefined && r.retire_at !== null && r.retire_at < until) {
+      row = { ...r, retire_at: until };
     } else {
       previous.push(r);
       continue;
@@ -90,7 +105,8 @@ function rotationEvent(
 export async function adoptKeyFile(s: Services, nowMs = Date.now()): Promise<Rotation | null> {
   const kid = s.keys.kid;
   const known = s.keys.row(kid);
-  const others = s.keys.list().filter((r) => r.kid !== kid && r.state === 'active');
+  // On a shared store the other active keys are other brokers' own: this broker only publishes its key.
+  const others = s.store.feed !== null ? [] : s.keys.list().filter((r) => r.kid !== kid && r.state === 'active');
   if (known !== undefined && others.length === 0) return null;
   const nowS = nowSeconds(nowMs);
   const tx = s.begin();
@@ -110,7 +126,7 @@ export async function adoptKeyFile(s: Services, nowMs = Date.now()): Promise<Rot
 export async function rotateSigningKey(
   s: Services,
   by: string,
-  opts: { revokePrevious: boolean; reason: RotationReason; nowMs?: number },
+  opts: { revokePrevious: boolean; reason: RotationReason; nowMs?: number; ownOnly?: boolean },
 ): Promise<Rotation> {
   if (s.keys.rotating) throw new RequestError('conflict', 'a signing key rotation is already in progress');
   s.keys.rotating = true;
@@ -126,7 +142,14 @@ export async function rotateSigningKey(
     const tx = s.begin();
     const active = activeRow(keyPair, nowS);
     tx.change({ kind: 'signingKey.put', row: active }, s.keys.activate(keyPair, active));
-    const previous = demotePrevious(s, tx, active.kid, nowS, opts.revokePrevious);
+    const previous = demotePrevious(
+      s,
+      tx,
+      active.kid,
+      nowS,
+      opts.revokePrevious,
+      opts.ownOnly === true ? kidOf(before) : undefined,
+    );
     const rotation = { active, previous };
     tx.audit(rotationEvent(by, opts.reason, rotation));
     try {
@@ -168,8 +191,41 @@ export async function maintainSigningKeys(s: Services, nowMs: number): Promise<{
   const active = s.keys.row(s.keys.kid);
   let rotated = 0;
   if (maxAge !== null && active !== undefined && nowS - active.created_at >= maxAge && !s.keys.rotating) {
-    await rotateSigningKey(s, 'system', { revokePrevious: false, reason: 'max_age', nowMs });
+    // Each broker's key ages on its own: only this broker's key is rotated (the same thing with one broker).
+    await rotateSigningKey(s, 'system', { revokePrevious: false, reason: 'max_age', nowMs, ownOnly: true });
     rotated = 1;
   }
   return { retired: due.length, rotated };
+}
+
+/**
+ * Another broker on a shared store rotated and so retired this broker's key (docs/operator-guide.md, "Scaling
+ * out"). If the key file now holds a key the table lists as active (brokers sharing one key file), that key is
+ * adopted; otherwise this broker rotates its own key. Concurrent calls share one run.
+ */
+export function followRotation(s: Services): Promise<void> {
+  s.keys.following ??= (async () => {
+    try {
+      const own = s.keys.row(s.keys.kid);
+      if (s.keys.rotating || own === undefined || own.state === 'active') return;
+      const fileKey = await readFile(s.config.signingKeyPath).then(parseSigningKey, () => null);
+      const fileRow = fileKey === null ? undefined : s.keys.row(kidOf(fileKey));
+      if (fileKey !== null && fileRow !== undefined && fileRow.state === 'active') {
+        s.keys.activate(fileKey, fileRow);
+        s.logger.ok('BROKER', 'keys', 'signing key adopted from the shared key file', `kid=${fileRow.kid}`);
+        return;
+      }
+      await rotateSigningKey(s, 'system', { revokePrevious: false, reason: 'cluster', ownOnly: true });
+    } catch (err) {
+      s.logger.fail(
+        'BROKER',
+        'keys',
+        'cannot follow the rotation of another broker',
+        `error=${(err as Error).message}`,
+      );
+    } finally {
+      s.keys.following = null;
+    }
+  })();
+  return s.keys.following;
 }

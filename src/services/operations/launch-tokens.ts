@@ -22,6 +22,7 @@ export interface LaunchTokenRequest {
 export async function checkAppCeiling(s: Services, caller: string, scope: readonly string[]): Promise<void> {
   if (!isAppSubject(caller)) return;
   const appId = caller.slice(4);
+  if (s.apps.get(appId) === undefined) await s.sync();
   const app = s.apps.get(appId);
   if (app === undefined || app.status !== 'active') throw new RequestError('forbidden', 'app not found');
   if (isSubset(scope, app.scope_ceiling)) return;

@@ -68,6 +68,7 @@ export async function appLogin(s: Services, clientId: string, clientSecret: stri
     });
     throw new RequestError('unauthorized', 'Authentication failed');
   };
+  if (s.apps.byClient(clientId) === undefined) await s.sync(); // registered through another broker a moment ago?
   const checked = s.apps.byClient(clientId);
   const good = await verifyClientSecret(clientSecret, checked?.client_secret_hash ?? DUMMY_CLIENT_SECRET_HASH, s.pool);
   // Decide on the app as it is now: it may have been deregistered or changed while the secret was checked.

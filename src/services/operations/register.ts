@@ -26,7 +26,12 @@ export interface Registration {
 }
 
 export async function registerAgent(s: Services, r: Registration): Promise<{ agentId: string; issued: Issued }> {
-  const lookup = s.launchTokens.lookup(r.launchToken);
+  let lookup = s.launchTokens.lookup(r.launchToken);
+  if (!lookup.ok && lookup.reason === 'launch token not found') {
+    // Created through another broker on a shared store a moment ago?
+    await s.sync();
+    lookup = s.launchTokens.lookup(r.launchToken);
+  }
   if (!lookup.ok) throw new RequestError('unauthorized', `launch token: ${lookup.reason}`);
   const lt = lookup.row;
   // A deregistered app's launch tokens die with it, like its app tokens.
@@ -54,7 +59,7 @@ export async function registerAgent(s: Services, r: Registration): Promise<{ age
   if (signature === null)
     throw new RequestError('unauthorized', 'nonce signature verification failed: base64 decode failed');
 
-  const nonceState = s.nonces.consume(r.nonce);
+  const nonceState = await s.nonces.consume(r.nonce);
   if (nonceState === 'not_found') throw new RequestError('unauthorized', 'nonce: nonce not found or expired');
   if (nonceState === 'consumed') throw new RequestError('unauthorized', 'nonce: nonce already consumed');
 
@@ -119,7 +124,11 @@ export async function registerAgent(s: Services, r: Registration): Promise<{ age
       outcome: 'success',
     },
   );
-  await tx.commit('registration failed');
+  // On a shared store another broker may have consumed the single-use token first: that registration won.
+  await tx.commit(
+    'registration failed',
+    new RequestError('unauthorized', 'consume launch token: launch token already consumed'),
+  );
   s.metrics.registrations.success.inc();
   s.metrics.activeAgents.inc();
   s.logger.ok('IDENTITY', 'Register', 'agent registered', `agent_id=${agentId}, scope=${goList(r.requestedScope)}`);

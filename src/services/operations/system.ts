@@ -11,6 +11,8 @@ export interface Health {
   auditEvents: number;
   /** The JSONL audit log: null when off; otherwise whether its last write succeeded. */
   auditLog: { ok: boolean; error: string | null } | null;
+  /** On a shared store, whether memory is current within AA_REVOCATION_MAX_LAG; null on a private store. */
+  replication: 'ok' | 'lagging' | null;
 }
 
 export function health(s: Services): Health {
@@ -19,6 +21,7 @@ export function health(s: Services): Health {
     uptimeSeconds: Math.floor((Date.now() - s.startedAt) / 1000),
     auditEvents: s.audit.count,
     auditLog: s.auditFile === null ? null : { ok: s.auditFile.state.ok, error: s.auditFile.state.error },
+    replication: s.store.feed === null ? null : s.follower.stale() ? 'lagging' : 'ok',
   };
 }
 
@@ -37,7 +40,7 @@ export async function housekeeping(s: Services, nowMs = s.now()): Promise<Record
   const now = Math.floor(nowMs / 1000);
   const retention = LIMITS.agentRetentionSeconds;
   const counts = {
-    nonces: s.nonces.prune(nowMs),
+    nonces: await s.nonces.prune(nowMs),
     launch_tokens: s.launchTokens.prune(nowMs),
     revocations: s.revocations.prune(now),
     issued_tokens: s.issued.prune(now),

@@ -3,7 +3,7 @@ import type { VerifyLane } from '../../crypto/verify-lanes.js';
 import { RequestError } from '../../errors.js';
 import { type Claims, isAgentSubject } from '../claims.js';
 import type { Services } from '../services.js';
-import type { Issued, IssueSpec } from '../tokens.js';
+import type { Issued, IssueSpec, Verified } from '../tokens.js';
 import type { UnitOfWork } from '../unit-of-work.js';
 
 /**
@@ -25,9 +25,26 @@ export async function issueToken(s: Services, tx: UnitOfWork, spec: IssueSpec): 
 
 export type Validation = { valid: true; claims: Claims } | { valid: false; reason: string };
 
+/**
+ * Verifies a token against memory that is current enough to trust: on a shared store a broker whose view of
+ * revocations is older than AA_REVOCATION_MAX_LAG answers 503 rather than accept a token that may be revoked, and a
+ * token signed with a key made by another broker a moment ago is checked again once memory has caught up.
+ */
+export async function verifyCurrent(s: Services, token: string, lane: VerifyLane): Promise<Verified> {
+  if (s.follower.stale()) {
+    throw new RequestError('service_unavailable', 'revocation state is not current, try again shortly', {
+      retryAfter: 1,
+    });
+  }
+  const v = await s.tokens.verify(token, lane);
+  if (v.ok || v.unknownKey !== true) return v;
+  await s.sync();
+  return s.tokens.verify(token, lane);
+}
+
 /** Whether a token is good for this broker: signature, claims, revocation and audience. */
 export async function validateToken(s: Services, token: string, lane: VerifyLane): Promise<Validation> {
-  const v = await s.tokens.verify(token, lane);
+  const v = await verifyCurrent(s, token, lane);
   if (v.ok && s.tokens.audienceOk(v.claims)) return { valid: true, claims: v.claims };
   return { valid: false, reason: v.ok ? 'audience mismatch' : v.reason };
 }

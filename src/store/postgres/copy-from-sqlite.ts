@@ -147,7 +147,8 @@ export async function copyFromSqlite(sourcePath: string, databaseUrl: string): P
     const rows: Record<string, number> = {};
     let audit = { events: 0, lastSeq: 0 };
     await sql.begin(async (tx) => {
-      for (const t of TABLES) {
+      // The change feed too: a database some broker has written to is not empty even if its tables were pruned.
+      for (const t of [...TABLES, { name: 'change_feed' }]) {
         const [{ n }] = (await tx.unsafe(`SELECT count(*) AS n FROM ${t.name}`)) as unknown as [{ n: string }];
         if (Number(n) > 0)
           throw new MigrateError(
@@ -176,7 +177,10 @@ export async function copyFromSqlite(sourcePath: string, databaseUrl: string): P
         `SELECT setval(pg_get_serial_sequence('revocations', 'id'), coalesce((SELECT max(id) FROM revocations), 0) + 1, false)`,
       );
       // Read back from PostgreSQL inside the transaction: a chain that does not verify leaves the target empty.
-      audit = await verifyChain(tx);
+      const verified = await verifyChain(tx);
+      audit = { events: verified.events, lastSeq: verified.lastSeq };
+      // Brokers started on this database continue the chain from here.
+      await tx`UPDATE cluster_head SET audit_seq = ${verified.lastSeq}, audit_hash = ${verified.hash} WHERE id = 1`;
     });
     return { rows, audit };
   } catch (err) {
@@ -191,7 +195,7 @@ export async function copyFromSqlite(sourcePath: string, databaseUrl: string): P
 }
 
 /** Reads the copied chain back in seq order and checks every link, starting at the archive anchor (or genesis). */
-async function verifyChain(sql: TransactionSql): Promise<{ events: number; lastSeq: number }> {
+async function verifyChain(sql: TransactionSql): Promise<{ events: number; lastSeq: number; hash: string }> {
   const anchor = (await sql<{ hash: string; seq: string }[]>`SELECT hash, seq FROM audit_anchor WHERE id = 1`)[0];
   let prev = anchor?.hash ?? GENESIS_HASH;
   let lastSeq = Number(anchor?.seq ?? 0);
@@ -212,5 +216,5 @@ async function verifyChain(sql: TransactionSql): Promise<{ events: number; lastS
       events++;
     }
   }
-  return { events, lastSeq };
+  return { events, lastSeq, hash: prev };
 }

@@ -107,6 +107,38 @@ CREATE TABLE audit_anchor (
 );
 `,
   },
+  {
+    // Several brokers on one database (docs/internals.md, "Several brokers on one database"): the chain head and the
+    // change feed's position in one row that every write transaction locks first, the feed itself, and the
+    // registration nonces every broker must be able to spend.
+    version: 2,
+    sql: `
+CREATE TABLE cluster_head (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  audit_seq BIGINT NOT NULL,
+  audit_hash TEXT NOT NULL,
+  change_seq BIGINT NOT NULL
+);
+INSERT INTO cluster_head (id, audit_seq, audit_hash, change_seq)
+SELECT 1, coalesce(e.seq, a.seq, 0), coalesce(e.hash, a.hash, repeat('0', 64)), 0
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) AS e ON true
+LEFT JOIN audit_anchor AS a ON a.id = 1;
+CREATE TABLE change_feed (
+  seq BIGINT PRIMARY KEY,
+  origin TEXT NOT NULL,
+  committed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  batch TEXT NOT NULL
+);
+CREATE INDEX idx_change_feed_committed_at ON change_feed(committed_at);
+CREATE TABLE nonces (
+  nonce TEXT PRIMARY KEY,
+  expires_at BIGINT NOT NULL,
+  consumed_at BIGINT DEFAULT NULL
+);
+CREATE INDEX idx_nonces_expires_at ON nonces(expires_at);
+`,
+  },
 ];
 
 /** Arbitrary but fixed: every broker takes the same transaction-scoped advisory lock before looking at the schema. */

@@ -4,8 +4,11 @@
  * promise resolves only after PostgreSQL acknowledged a COMMIT containing it. If that transaction fails, every batch
  * in it and every batch queued behind it fails too — the same ordering rule as the sql.js store.
  */
+import { hostname } from 'node:os';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
-import { GENESIS_HASH } from '../audit-chain.js';
+import { randomHex } from '../../crypto/secrets.js';
+import { auditHash, auditId, GENESIS_HASH } from '../audit-chain.js';
+import { encodeBatch, parseBatch } from '../batch-codec.js';
 import { DB_OPERATION } from '../protocol.js';
 import {
   type AgentRow,
@@ -14,21 +17,27 @@ import {
   type AuditFilter,
   type AuditPage,
   type AuditRow,
+  type ChangeBatch,
+  type ChangeFeed,
+  type CommitReceipt,
   type IssuedTokenRow,
   type LaunchTokenRow,
   type Mutation,
+  type NonceBook,
+  type NonceOutcome,
   type RevocationLevel,
   type RevocationRow,
   type SigningKeyRow,
   type SigningKeyState,
   type Snapshot,
   type Store,
+  StoreConflictError,
   type StoreEvents,
   StoreOpenError,
   StoreWriteError,
 } from '../store.js';
 import { timestampKey } from '../timestamps.js';
-import { UniquenessGuard } from '../validate.js';
+import { shapeError } from '../validate.js';
 import { type PgTarget, parseDatabaseUrl, scrub } from './connection.js';
 import { migrate } from './migrations.js';
 
@@ -38,9 +47,14 @@ type Row = Record<string, unknown>;
 interface Pending {
   batch: readonly Mutation[];
   started: number;
-  resolve(): void;
+  resolve(receipt: CommitReceipt): void;
   reject(err: Error): void;
 }
+
+/** The channel a committing broker notifies, with the new change-feed seq as payload. */
+const CHANNEL = 'agentwrit_changes';
+/** Change-feed rows older than this are pruned; a broker further behind reloads its state. */
+const FEED_RETENTION = '1 hour';
 
 /** Seconds before a connection attempt is given up: writes fail (503) instead of hanging while the database is away. */
 const CONNECT_TIMEOUT_S = 5;
@@ -174,7 +188,13 @@ export function mutationSql(m: Mutation): [string, Value[]][] {
       ];
     }
     case 'launchToken.consume':
-      return [['UPDATE launch_tokens SET consumed_at = $1 WHERE token_hash = $2', [m.consumed_at, m.token_hash]]];
+      // Conditional: the commit treats "no row changed" as a conflict (another broker consumed it first).
+      return [
+        [
+          'UPDATE launch_tokens SET consumed_at = $1 WHERE token_hash = $2 AND consumed_at IS NULL',
+          [m.consumed_at, m.token_hash],
+        ],
+      ];
     case 'agent.put': {
       const r = m.row;
       return [
@@ -232,6 +252,8 @@ export function mutationSql(m: Mutation): [string, Value[]][] {
           "DELETE FROM agents WHERE expires_at < $1 AND (status = 'revoked' OR expires_at < $2)",
           [nowS, nowS - m.agent_retention_s],
         ],
+        ['DELETE FROM nonces WHERE expires_at < $1', [m.now_ms]],
+        [`DELETE FROM change_feed WHERE committed_at < now() - interval '${FEED_RETENTION}'`, []],
       ];
     }
     case 'audit.archive': {
@@ -254,15 +276,29 @@ export class PostgresStore implements Store {
   private pumping: Promise<void> | null = null;
   private isHealthy = true;
   private closing: Promise<void> | null = null;
+  readonly feed: ChangeFeed;
+  readonly nonces: NonceBook;
 
   private constructor(
     private readonly sql: Sql,
     private readonly target: PgTarget,
-    private readonly guard: UniquenessGuard,
     private readonly events: StoreEvents,
-  ) {}
+    /** This process's name in the change feed. */
+    private readonly origin: string,
+  ) {
+    this.feed = {
+      origin,
+      since: (afterSeq, limit) => this.changesSince(afterSeq, limit),
+      listen: async (wake) => {
+        // The driver reconnects a dropped listener by itself and calls onlisten again: anything notified meanwhile
+        // was missed, so that is a wake-up too.
+        await this.sql.listen(CHANNEL, () => wake(), wake);
+      },
+    };
+    this.nonces = new PostgresNonces((op, fn) => this.read(op, fn));
+  }
 
-  /** Connects, applies pending migrations under the advisory lock, and reads what the commit guard needs. */
+  /** Connects, applies pending migrations under the advisory lock, and names this process in the change feed. */
   static async open(url: string, events: StoreEvents = {}): Promise<PostgresStore> {
     const target = parseDatabaseUrl(url);
     const sql = postgres({
@@ -280,21 +316,13 @@ export class PostgresStore implements Store {
     });
     try {
       const applied = await migrate(sql);
-      const head = await sql<Row[]>`SELECT max(seq) AS s FROM audit_events`;
-      const anchor = await sql<Row[]>`SELECT seq FROM audit_anchor WHERE id = 1`;
-      const apps = await sql<Row[]>`SELECT app_id, name, client_id FROM apps`;
-      const lastSeq = Math.max(num(head[0]?.s), num(anchor[0]?.seq));
-      const guard = new UniquenessGuard(
-        lastSeq,
-        apps.map((a) => ({ app_id: str(a.app_id), name: str(a.name), client_id: str(a.client_id) })),
-      );
       events.onLog?.(
         'ok',
         'store',
         `opened postgres ${target.redacted}`,
         `migrations_applied=${applied.length === 0 ? 'none' : applied.join(',')}`,
       );
-      return new PostgresStore(sql, target, guard, events);
+      return new PostgresStore(sql, target, events, `${hostname()}/${process.pid}/${randomHex(4)}`);
     } catch (err) {
       await sql.end({ timeout: 1 }).catch(() => undefined);
       const e = new StoreOpenError(`cannot open postgres ${target.redacted}: ${scrub(describe(err), target.password)}`);
@@ -307,16 +335,16 @@ export class PostgresStore implements Store {
     return this.isHealthy;
   }
 
-  commit(batch: readonly Mutation[]): Promise<void> {
+  commit(batch: readonly Mutation[]): Promise<CommitReceipt> {
     if (this.closing !== null) return Promise.reject(new StoreWriteError('store is closed'));
-    const invalid = this.guard.reserve(batch);
-    if (invalid !== null) {
+    for (const m of batch) {
+      const invalid = shapeError(m);
+      if (invalid === null) continue;
       const err = new StoreWriteError(`batch refused: ${invalid}`);
-      const kind = batch.find((m) => invalid.startsWith(m.kind))?.kind;
-      this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', err);
+      this.events.onError?.(DB_OPERATION[m.kind] ?? 'commit', err);
       return Promise.reject(err);
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<CommitReceipt>((resolve, reject) => {
       this.queue.push({ batch, started: performance.now(), resolve, reject });
       this.kick();
     });
@@ -334,19 +362,15 @@ export class PostgresStore implements Store {
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
       const group = this.queue.splice(0, this.queue.length);
+      let receipts: CommitReceipt[];
       try {
-        await this.sql.begin(async (tx: TransactionSql) => {
-          // An empty group (the health probe) still needs a round trip to tell whether the database is back.
-          if (group.every((p) => p.batch.length === 0)) await tx`SELECT 1`;
-          for (const p of group) {
-            for (const m of p.batch) {
-              for (const [text, params] of mutationSql(m)) await tx.unsafe(text, params);
-            }
-          }
-        });
+        receipts = await this.write(group);
       } catch (err) {
+        if (err instanceof StoreConflictError) {
+          this.refuse(group, err);
+          continue;
+        }
         const failed = [...group, ...this.queue.splice(0, this.queue.length)];
-        this.guard.rollback();
         const e = new StoreWriteError(`database write failed: ${scrub(describe(err), this.target.password)}`);
         const kind = group.find((p) => p.batch.length > 0)?.batch[0]?.kind;
         this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', e);
@@ -367,95 +391,198 @@ export class PostgresStore implements Store {
         this.events.onLog?.('ok', 'store', 'database writes recovered', `target=${this.target.redacted}`);
       this.isHealthy = true;
       const done = performance.now();
-      for (const p of group) {
-        this.guard.markDurable(p.batch);
+      group.forEach((p, i) => {
         for (const m of p.batch) if (m.kind === 'audit.insert') this.events.onAuditWrite?.((done - p.started) / 1000);
-        p.resolve();
-      }
+        p.resolve(receipts[i] as CommitReceipt);
+      });
     }
+  }
+
+  /** The batch that conflicted fails alone; the others of its group go first in the next transaction. */
+  private refuse(group: Pending[], err: StoreConflictError): void {
+    let offset = 0;
+    for (let i = 0; i < group.length; i++) {
+      const p = group[i] as Pending;
+      if (err.index < offset + p.batch.length) {
+        group.splice(i, 1);
+        this.queue.unshift(...group);
+        p.reject(new StoreConflictError(err.message, err.index - offset));
+        return;
+      }
+      offset += p.batch.length;
+    }
+    for (const p of group) p.reject(err);
+  }
+
+  /**
+   * One transaction for the whole group. It first locks the cluster head row, so write transactions of every broker
+   * on the database run one after another: the audit rows are numbered and chained after the head found there, and
+   * the group becomes the next change-feed entry, whose seq therefore grows in commit order. Statements are sent
+   * without waiting for each answer (the driver pipelines them on the transaction's connection).
+   */
+  private async write(group: readonly Pending[]): Promise<CommitReceipt[]> {
+    return (await this.sql.begin(async (tx: TransactionSql) => {
+      // An empty group (the health probe) still needs a round trip to tell whether the database is back.
+      if (group.every((p) => p.batch.length === 0)) {
+        await tx`SELECT 1`;
+        return group.map(() => ({ audit: [], changeSeq: 0 }));
+      }
+      const [head] = await tx<
+        Row[]
+      >`SELECT audit_seq, audit_hash, change_seq FROM cluster_head WHERE id = 1 FOR UPDATE`;
+      if (head === undefined) throw new Error('cluster_head row missing');
+      let seq = num(head.audit_seq);
+      let hash = str(head.audit_hash);
+      const changeSeq = num(head.change_seq) + 1;
+      const stored: Mutation[] = [];
+      const receipts: CommitReceipt[] = [];
+      for (const p of group) {
+        const audit: AuditRow[] = [];
+        for (const m of p.batch) {
+          if (m.kind !== 'audit.insert') {
+            stored.push(m);
+            continue;
+          }
+          seq++;
+          const { hash: _provisional, ...rest } = { ...m.row, seq, id: auditId(seq), prev_hash: hash };
+          const row: AuditRow = { ...rest, hash: auditHash(rest) };
+          hash = row.hash;
+          audit.push(row);
+          stored.push({ kind: 'audit.insert', row });
+        }
+        receipts.push({ audit, changeSeq });
+      }
+      const sent: Promise<{ count: number }>[] = [];
+      const conditional: number[] = [];
+      stored.forEach((m, index) => {
+        for (const [text, params] of mutationSql(m)) {
+          if (m.kind === 'launchToken.consume') conditional[sent.length] = index;
+          sent.push(
+            tx.unsafe(text, params).catch((err: unknown) => {
+              throw isUniqueViolation(err) ? new StoreConflictError(`${m.kind}: ${describe(err)}`, index) : err;
+            }),
+          );
+        }
+      });
+      sent.push(
+        tx.unsafe('INSERT INTO change_feed (seq, origin, batch) VALUES ($1, $2, $3)', [
+          changeSeq,
+          this.origin,
+          encodeBatch(stored),
+        ]),
+        tx.unsafe('UPDATE cluster_head SET audit_seq = $1, audit_hash = $2, change_seq = $3 WHERE id = 1', [
+          seq,
+          hash,
+          changeSeq,
+        ]),
+        tx.unsafe('SELECT pg_notify($1, $2)', [CHANNEL, String(changeSeq)]),
+      );
+      // Every statement settles before the transaction ends; the first failure is the one that counts.
+      const results = await Promise.allSettled(sent);
+      const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failure !== undefined) throw failure.reason;
+      results.forEach((r, i) => {
+        const index = conditional[i];
+        if (index !== undefined && r.status === 'fulfilled' && r.value.count === 0)
+          throw new StoreConflictError('launchToken.consume: already consumed', index);
+      });
+      return receipts;
+    })) as CommitReceipt[];
+  }
+
+  private async changesSince(afterSeq: number, limit: number): Promise<ChangeBatch[]> {
+    const n = Math.min(1000, Math.max(1, Math.trunc(limit)));
+    return this.read('change_feed', async (sql) =>
+      (
+        await sql<Row[]>`SELECT seq, origin, batch FROM change_feed WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${n}`
+      ).map((r) => ({ seq: num(r.seq), origin: str(r.origin), mutations: parseBatch(str(r.batch)) })),
+    );
   }
 
   async load(): Promise<Snapshot> {
     const nowMs = Date.now();
     const nowS = Math.floor(nowMs / 1000);
-    return this.read('load', async (sql) => {
-      const [apps, revs, lts, agents, issued, keys, last, anchorRows, count] = await Promise.all([
-        sql<Row[]>`SELECT * FROM apps ORDER BY created_at, app_id`,
-        sql<Row[]>`SELECT level, target, revoked_at, expires_at FROM revocations ORDER BY id`,
-        sql<Row[]>`SELECT * FROM launch_tokens WHERE expires_at > ${nowMs} ORDER BY created_at, token_hash`,
-        sql<Row[]>`SELECT * FROM agents ORDER BY registered_at, agent_id`,
-        sql<Row[]>`SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ${nowS} ORDER BY exp, jti`,
-        sql<Row[]>`SELECT * FROM signing_keys ORDER BY created_at, kid`,
-        sql<Row[]>`SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`,
-        sql<Row[]>`SELECT seq, event_id, hash, archived_at FROM audit_anchor WHERE id = 1`,
-        sql<Row[]>`SELECT count(*) AS n FROM audit_events`,
-      ]);
-      const a = anchorRows[0];
-      const auditAnchor: AuditAnchor | null =
-        a === undefined
-          ? null
-          : { seq: num(a.seq), id: str(a.event_id), hash: str(a.hash), archived_at: str(a.archived_at) };
-      const head = last[0];
-      return {
-        apps: apps.map(toApp),
-        revocations: revs.map(
-          (r): RevocationRow => ({
-            level: str(r.level) as RevocationLevel,
-            target: str(r.target),
-            revoked_at: str(r.revoked_at),
-            expires_at: numOrNull(r.expires_at),
+    // One snapshot for every table and the feed position, so the change feed continues exactly where it ends.
+    const load = (sql: Sql): Promise<Snapshot> =>
+      sql.begin('isolation level repeatable read read only', async (tx) => {
+        const [cluster] = await tx<Row[]>`SELECT audit_seq, audit_hash, change_seq FROM cluster_head WHERE id = 1`;
+        const [apps, revs, lts, agents, issued, keys, anchorRows, count] = await Promise.all([
+          tx<Row[]>`SELECT * FROM apps ORDER BY created_at, app_id`,
+          tx<Row[]>`SELECT level, target, revoked_at, expires_at FROM revocations ORDER BY id`,
+          tx<Row[]>`SELECT * FROM launch_tokens WHERE expires_at > ${nowMs} ORDER BY created_at, token_hash`,
+          tx<Row[]>`SELECT * FROM agents ORDER BY registered_at, agent_id`,
+          tx<Row[]>`SELECT jti, sub, exp FROM issued_tokens WHERE exp >= ${nowS} ORDER BY exp, jti`,
+          tx<Row[]>`SELECT * FROM signing_keys ORDER BY created_at, kid`,
+          tx<Row[]>`SELECT seq, event_id, hash, archived_at FROM audit_anchor WHERE id = 1`,
+          tx<Row[]>`SELECT count(*) AS n FROM audit_events`,
+        ]);
+        const a = anchorRows[0];
+        const auditAnchor: AuditAnchor | null =
+          a === undefined
+            ? null
+            : { seq: num(a.seq), id: str(a.event_id), hash: str(a.hash), archived_at: str(a.archived_at) };
+        return {
+          apps: apps.map(toApp),
+          revocations: revs.map(
+            (r): RevocationRow => ({
+              level: str(r.level) as RevocationLevel,
+              target: str(r.target),
+              revoked_at: str(r.revoked_at),
+              expires_at: numOrNull(r.expires_at),
+            }),
+          ),
+          launchTokens: lts.map(
+            (r): LaunchTokenRow => ({
+              token_hash: str(r.token_hash),
+              agent_name: str(r.agent_name),
+              allowed_scope: strArray(r.allowed_scope),
+              max_ttl: num(r.max_ttl),
+              single_use: num(r.single_use) !== 0,
+              created_at: num(r.created_at),
+              expires_at: num(r.expires_at),
+              consumed_at: numOrNull(r.consumed_at),
+              created_by: str(r.created_by),
+              app_id: str(r.app_id),
+            }),
+          ),
+          agents: agents.map(
+            (r): AgentRow => ({
+              agent_id: str(r.agent_id),
+              public_key: str(r.public_key),
+              orch_id: str(r.orch_id),
+              task_id: str(r.task_id),
+              scope: strArray(r.scope),
+              registered_at: num(r.registered_at),
+              app_id: str(r.app_id),
+              expires_at: num(r.expires_at),
+              status: str(r.status) === 'revoked' ? 'revoked' : 'active',
+            }),
+          ),
+          issuedTokens: issued.map((r): IssuedTokenRow => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) })),
+          signingKeys: keys.map((r): SigningKeyRow => {
+            const state = str(r.state);
+            return {
+              kid: str(r.kid),
+              public_key: str(r.public_key),
+              // A state this broker does not know verifies nothing.
+              state: KEY_STATES.has(state) ? (state as SigningKeyState) : 'retired',
+              created_at: num(r.created_at),
+              rotated_at: numOrNull(r.rotated_at),
+              retire_at: numOrNull(r.retire_at),
+              retired_at: numOrNull(r.retired_at),
+            };
           }),
-        ),
-        launchTokens: lts.map(
-          (r): LaunchTokenRow => ({
-            token_hash: str(r.token_hash),
-            agent_name: str(r.agent_name),
-            allowed_scope: strArray(r.allowed_scope),
-            max_ttl: num(r.max_ttl),
-            single_use: num(r.single_use) !== 0,
-            created_at: num(r.created_at),
-            expires_at: num(r.expires_at),
-            consumed_at: numOrNull(r.consumed_at),
-            created_by: str(r.created_by),
-            app_id: str(r.app_id),
-          }),
-        ),
-        agents: agents.map(
-          (r): AgentRow => ({
-            agent_id: str(r.agent_id),
-            public_key: str(r.public_key),
-            orch_id: str(r.orch_id),
-            task_id: str(r.task_id),
-            scope: strArray(r.scope),
-            registered_at: num(r.registered_at),
-            app_id: str(r.app_id),
-            expires_at: num(r.expires_at),
-            status: str(r.status) === 'revoked' ? 'revoked' : 'active',
-          }),
-        ),
-        issuedTokens: issued.map((r): IssuedTokenRow => ({ jti: str(r.jti), sub: str(r.sub), exp: num(r.exp) })),
-        signingKeys: keys.map((r): SigningKeyRow => {
-          const state = str(r.state);
-          return {
-            kid: str(r.kid),
-            public_key: str(r.public_key),
-            // A state this broker does not know verifies nothing.
-            state: KEY_STATES.has(state) ? (state as SigningKeyState) : 'retired',
-            created_at: num(r.created_at),
-            rotated_at: numOrNull(r.rotated_at),
-            retire_at: numOrNull(r.retire_at),
-            retired_at: numOrNull(r.retired_at),
-          };
-        }),
-        audit: {
-          count: num(count[0]?.n),
-          lastSeq: head !== undefined ? num(head.seq) : (auditAnchor?.seq ?? 0),
-          lastHash: head !== undefined ? str(head.hash) : (auditAnchor?.hash ?? GENESIS_HASH),
-        },
-        auditAnchor,
-        replayed: 0,
-      };
-    });
+          audit: {
+            count: num(count[0]?.n),
+            lastSeq: num(cluster?.audit_seq),
+            lastHash: str(cluster?.audit_hash) || GENESIS_HASH,
+          },
+          auditAnchor,
+          replayed: 0,
+          changeSeq: num(cluster?.change_seq),
+        };
+      }) as Promise<Snapshot>;
+    return this.read('load', load);
   }
 
   queryAudit(f: AuditFilter): Promise<AuditPage> {
@@ -545,4 +672,35 @@ function describe(err: unknown): string {
     return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
   }
   return String(err);
+}
+
+/** PostgreSQL's unique_violation: an app name or client_id another broker took a moment ago. */
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
+
+/** Registration nonces in the `nonces` table: any broker on the database can spend one, once. */
+class PostgresNonces implements NonceBook {
+  constructor(private readonly read: <T>(operation: string, fn: (sql: Sql) => Promise<T>) => Promise<T>) {}
+
+  async put(nonce: string, expiresAtMs: number): Promise<void> {
+    await this.read(
+      'nonce_put',
+      (sql) => sql`INSERT INTO nonces (nonce, expires_at) VALUES (${nonce}, ${expiresAtMs})`,
+    );
+  }
+
+  spend(nonce: string, nowMs: number): Promise<NonceOutcome> {
+    return this.read('nonce_spend', async (sql) => {
+      const spent = await sql`UPDATE nonces SET consumed_at = ${nowMs}
+        WHERE nonce = ${nonce} AND consumed_at IS NULL AND expires_at >= ${nowMs} RETURNING nonce`;
+      if (spent.length === 1) return 'ok';
+      const [row] = await sql<Row[]>`SELECT consumed_at FROM nonces WHERE nonce = ${nonce}`;
+      return row !== undefined && row.consumed_at !== null ? 'consumed' : 'not_found';
+    });
+  }
+
+  prune(nowMs: number): Promise<number> {
+    return this.read('nonce_prune', async (sql) => (await sql`DELETE FROM nonces WHERE expires_at < ${nowMs}`).count);
+  }
 }
