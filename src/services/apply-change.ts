@@ -5,9 +5,26 @@
  */
 import { LIMITS } from '../config/limits.js';
 import type { Mutation } from '../store/store.js';
-import type { Services } from './services.js';
+import type { Agents } from './agents.js';
+import type { Apps } from './apps.js';
+import type { AuditLog } from './audit.js';
+import type { IssuedTokens } from './issued-tokens.js';
+import type { LaunchTokens } from './launch-tokens.js';
+import type { Revocations } from './revocations.js';
+import type { SigningKeys } from './signing-keys.js';
 
-export function applyChange(s: Services, m: Mutation): void {
+/** The in-memory state a change can touch. */
+export interface MemoryState {
+  audit: AuditLog;
+  revocations: Revocations;
+  apps: Apps;
+  launchTokens: LaunchTokens;
+  agents: Agents;
+  issued: IssuedTokens;
+  keys: SigningKeys;
+}
+
+export function applyChange(s: MemoryState, m: Mutation): void {
   switch (m.kind) {
     case 'audit.insert':
       s.audit.adopt(m.row);
