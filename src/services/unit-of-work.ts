@@ -6,7 +6,7 @@
  * must be undone in the reverse order they were made.
  */
 import { RequestError } from '../errors.js';
-import { type Mutation, StoreConflictError } from '../store/store.js';
+import { type Mutation, StoreConflictError, StoreWriteError } from '../store/store.js';
 import type { AuditInput } from './audit.js';
 import type { Persister } from './persister.js';
 
@@ -56,6 +56,12 @@ export class UnitOfWork {
           conflict ??
           new RequestError('conflict', 'the change conflicts with another one made meanwhile', { cause: err })
         );
+      }
+      if (err instanceof StoreWriteError && err.unreachable) {
+        throw new RequestError('service_unavailable', 'the database cannot be reached, try again shortly', {
+          retryAfter: 1,
+          cause: err,
+        });
       }
       throw new RequestError('internal_error', detail, { cause: err });
     }

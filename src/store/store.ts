@@ -263,8 +263,17 @@ export class StoreConflictError extends AgentWritError {
   }
 }
 
-/** A commit failed; nothing of the batch is durable. */
+/**
+ * A commit failed; nothing of the batch is durable. `unreachable`: the database server could not be reached (a
+ * shared store during an outage), so trying again later is the remedy, not an operator fixing the disk.
+ */
 export class StoreWriteError extends AgentWritError {
   override readonly name = 'StoreWriteError';
   readonly code = 'AW_ERR_STORE_WRITE';
+  constructor(
+    message: string,
+    readonly unreachable = false,
+  ) {
+    super(message);
+  }
 }

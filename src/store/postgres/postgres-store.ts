@@ -371,7 +371,10 @@ export class PostgresStore implements Store {
           continue;
         }
         const failed = [...group, ...this.queue.splice(0, this.queue.length)];
-        const e = new StoreWriteError(`database write failed: ${scrub(describe(err), this.target.password)}`);
+        const e = new StoreWriteError(
+          `database write failed: ${scrub(describe(err), this.target.password)}`,
+          isUnreachable(err),
+        );
         const kind = group.find((p) => p.batch.length > 0)?.batch[0]?.kind;
         this.events.onError?.(kind !== undefined ? DB_OPERATION[kind] : 'commit', e);
         // Only the transitions are logged, not one line per failed request.
@@ -672,6 +675,28 @@ function describe(err: unknown): string {
     return typeof code === 'string' && !err.message.includes(code) ? `${err.message} (${code})` : err.message;
   }
   return String(err);
+}
+
+/** The driver's and the OS's ways of saying the server is not there (down, restarting, refusing, unreachable). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+function isUnreachable(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (UNREACHABLE.has(code) || code.startsWith('08'));
 }
 
 /** PostgreSQL's unique_violation: an app name or client_id another broker took a moment ago. */
