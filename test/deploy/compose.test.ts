@@ -19,7 +19,7 @@ const yaml = (p: string): any => parseYaml(read(p));
 function brokerVariables(): Set<string> {
   const out = new Set<string>();
   for (const f of readdirSync(join(root, 'src/config'))) {
-    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z_]*)\b/g)) out.add(m[1] as string);
+    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z0-9_]*)\b/g)) out.add(m[1] as string);
   }
   return out;
 }
