@@ -88,3 +88,26 @@ test('relative links in README and docs point at files in the repository', () =>
     }
   }
 });
+
+test('links to sections of the operator guide name headings it has', () => {
+  // GitHub's anchors: lower case, punctuation dropped (but `-` and `_`), each space a hyphen.
+  const anchors = new Set(
+    [...guide.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+      (m[1] as string)
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    ),
+  );
+  assert.ok(anchors.has('scaling-out') && anchors.has('3-native-install-vps-with-systemd'));
+  const links: [string, string][] = [
+    ...[...readme.matchAll(/\]\(docs\/operator-guide\.md#([^)]+)\)/g)].map((m): [string, string] => [
+      'README.md',
+      m[1] as string,
+    ]),
+    ...[...guide.matchAll(/\]\(#([^)]+)\)/g)].map((m): [string, string] => ['docs/operator-guide.md', m[1] as string]),
+  ];
+  assert.ok(links.length >= 10);
+  for (const [file, anchor] of links) assert.ok(anchors.has(anchor), `${file} links to a missing section #${anchor}`);
+});
