@@ -1,6 +1,7 @@
 /**
  * Static checks of the Docker artefacts (no Docker engine runs here): the Dockerfile's shape, the build context
- * .dockerignore leaves, and the compose files parse, pass every broker variable and reference paths that exist.
+ * .dockerignore leaves, and the compose files parse, pass every broker variable and reference paths that exist;
+ * the HA compose file's replicas share one PostgreSQL behind a load balancer whose configuration checks their health.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseDatabaseUrl } from '../../src/store/postgres/connection.js';
 import { dockerIgnored, envPairs, readDockerfile, readDockerignore } from './dockerfile.js';
 import { parseYaml } from './yaml.js';
 
@@ -19,7 +21,7 @@ const yaml = (p: string): any => parseYaml(read(p));
 function brokerVariables(): Set<string> {
   const out = new Set<string>();
   for (const f of readdirSync(join(root, 'src/config'))) {
-    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z_]*)\b/g)) out.add(m[1] as string);
+    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z0-9_]*)\b/g)) out.add(m[1] as string);
   }
   return out;
 }
@@ -157,7 +159,13 @@ test('YAML files parse with a full YAML parser too, when python3 has PyYAML', (t
     t.skip('python3 with PyYAML not available');
     return;
   }
-  const files = ['docker-compose.yml', 'docker-compose.tls.yml', 'docker-compose.mtls.yml', 'docs/openapi.yaml'];
+  const files = [
+    'docker-compose.yml',
+    'docker-compose.tls.yml',
+    'docker-compose.mtls.yml',
+    'docker-compose.ha.yml',
+    'docs/openapi.yaml',
+  ];
   const workflows = readdirSync(join(root, '.github/workflows')).map((f) => join('.github/workflows', f));
   const script = 'import sys,yaml,json; print(json.dumps([yaml.safe_load(open(f)) for f in sys.argv[1:]]))';
   const out = spawnSync('python3', ['-c', script, ...files, ...workflows], { cwd: root, encoding: 'utf8' });
@@ -168,4 +176,184 @@ test('YAML files parse with a full YAML parser too, when python3 has PyYAML', (t
     assert.deepEqual(parseYaml(read(f)), parsed[i], f);
   });
   for (const w of parsed.slice(files.length) as Record<string, unknown>[]) assert.ok(w.jobs, 'workflow has jobs');
+});
+
+const HA = 'docker-compose.ha.yml';
+const REPLICAS = ['broker1', 'broker2', 'broker3'];
+const HAPROXY_CFG = 'deploy/haproxy/haproxy.cfg';
+/** `${NAME:-}`: the variable from the host environment, empty (the broker default) when unset. */
+const fromHost = (name: string): string => `\${${name}:-}`;
+
+/** A pinned image: a name and a numeric version tag (major.minor at least), never `latest` or a bare major. */
+function assertPinned(image: string, name: string): void {
+  assert.match(image, new RegExp(`^${name}:\\d+\\.\\d+(\\.\\d+)?(-[a-z0-9.]+)?(@sha256:[0-9a-f]{64})?$`), image);
+}
+
+/** `haproxy.cfg` as sections: `backend brokers` → its directive lines, comments and blank lines dropped. */
+function haproxySections(text: string): Map<string, string[]> {
+  const sections = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trimEnd();
+    if (line.trim() === '') continue;
+    if (!/^\s/.test(line)) {
+      current = [];
+      sections.set(line.trim().replace(/\s+/g, ' '), current);
+    } else {
+      assert.ok(current !== null, `${HAPROXY_CFG}: directive outside a section: ${line}`);
+      current.push(line.trim().replace(/\s+/g, ' '));
+    }
+  }
+  return sections;
+}
+
+test('docker-compose.ha.yml: PostgreSQL with a password from the environment, a named volume and a pg_isready check', () => {
+  const c = yaml(HA);
+  assert.deepEqual(Object.keys(c.services).sort(), ['broker1', 'broker2', 'broker3', 'lb', 'postgres']);
+  const pgs = c.services.postgres;
+  assertPinned(pgs.image, 'postgres');
+  assert.match(pgs.environment.POSTGRES_PASSWORD, /^\$\{AA_POSTGRES_PASSWORD:\?/, 'required, no default password');
+  const [volName, mount] = (pgs.volumes[0] as string).split(':');
+  assert.ok(Object.hasOwn(c.volumes, volName as string), `volume ${volName} declared`);
+  assert.equal(mount, '/var/lib/postgresql/data');
+  assert.equal(pgs.healthcheck.test[0], 'CMD');
+  assert.equal(pgs.healthcheck.test[1], 'pg_isready');
+  const probe = (pgs.healthcheck.test as string[]).join(' ');
+  assert.ok(
+    probe.includes(`-U ${pgs.environment.POSTGRES_USER}`) && probe.includes(`-d ${pgs.environment.POSTGRES_DB}`),
+  );
+  assert.equal(pgs.ports, undefined, 'the database is not published');
+});
+
+test('docker-compose.ha.yml: three replicas like docker-compose.yml, on the postgres service, each with its own key volume', () => {
+  const c = yaml(HA);
+  const base = yaml('docker-compose.yml').services.broker;
+  const pgEnv = c.services.postgres.environment;
+  const volumes = new Set<string>();
+  for (const name of REPLICAS) {
+    const b = c.services[name];
+    assert.deepEqual(b.build, base.build, `${name}: the same image as docker-compose.yml`);
+    assert.match(read(HA), /^\s+# image: \S+\/agentwrit:v\d/m, 'commented image: line');
+    assert.deepEqual(b.healthcheck, base.healthcheck, `${name}: the same health check as docker-compose.yml`);
+    assert.equal(b.restart, base.restart);
+    assert.equal(b.stop_grace_period, base.stop_grace_period);
+    assert.deepEqual(b.networks, ['agentwrit-ha-net']);
+    assert.deepEqual(
+      b.depends_on,
+      { postgres: { condition: 'service_healthy' } },
+      `${name} waits for a healthy postgres`,
+    );
+    assert.equal(b.ports, undefined, `${name} publishes no port`);
+    // Every variable the broker reads can be set from the host environment.
+    for (const v of brokerVariables()) assert.ok(Object.hasOwn(b.environment, v), `${name}: ${v} not passed`);
+    assert.match(b.environment.AA_ADMIN_SECRET, /^\$\{AA_ADMIN_SECRET:\?/);
+    assert.equal(b.environment.AA_REVOCATION_MAX_LAG, fromHost('AA_REVOCATION_MAX_LAG'));
+    // The database URL names the postgres service, its user and database, and the same required password.
+    const url = b.environment.AA_DATABASE_URL as string;
+    const password = /:(\$\{AA_POSTGRES_PASSWORD:\?[^}]*\})@/.exec(url)?.[1];
+    assert.ok(password !== undefined, `${name}: the password comes from AA_POSTGRES_PASSWORD`);
+    const target = parseDatabaseUrl(url.replace(password, 'pw'));
+    assert.deepEqual(
+      [target.host, target.port, target.user, target.database],
+      ['postgres', 5432, pgEnv.POSTGRES_USER, pgEnv.POSTGRES_DB],
+    );
+    // Its own named volume holds its key file.
+    assert.equal(b.volumes.length, 1);
+    const [volName, mount] = (b.volumes[0] as string).split(':');
+    assert.ok(Object.hasOwn(c.volumes, volName as string), `volume ${volName} declared`);
+    assert.ok(b.environment.AA_SIGNING_KEY_PATH.startsWith(`${mount}/`));
+    volumes.add(volName as string);
+  }
+  assert.equal(volumes.size, REPLICAS.length, 'one key volume per replica');
+  assert.ok(!volumes.has(c.services.postgres.volumes[0].split(':')[0]));
+
+  // The replicas differ only in audit archiving, which exactly one of them runs.
+  const envs = REPLICAS.map((n) => c.services[n].environment as Record<string, string>);
+  const archiving = envs.filter((e) => e.AA_AUDIT_RETENTION === fromHost('AA_AUDIT_RETENTION'));
+  assert.equal(archiving.length, 1, 'AA_AUDIT_RETENTION comes from the host on exactly one replica');
+  assert.equal(archiving[0]!.AA_AUDIT_ARCHIVE_DIR, fromHost('AA_AUDIT_ARCHIVE_DIR'));
+  const strip = (e: Record<string, string>): Record<string, string> => {
+    const { AA_AUDIT_RETENTION: _r, AA_AUDIT_ARCHIVE_DIR: _a, ...rest } = e;
+    return rest;
+  };
+  for (const e of envs) {
+    assert.deepEqual(strip(e), strip(envs[0]!));
+    if (e !== archiving[0]) assert.deepEqual([e.AA_AUDIT_RETENTION, e.AA_AUDIT_ARCHIVE_DIR], ['', '']);
+  }
+});
+
+test('docker-compose.ha.yml: only the load balancer publishes a port, on loopback by default; replicas trust only it', () => {
+  const c = yaml(HA);
+  const lb = c.services.lb;
+  assertPinned(lb.image, 'haproxy');
+  const published = Object.entries(c.services).filter(([, s]) => (s as { ports?: unknown }).ports !== undefined);
+  assert.deepEqual(
+    published.map(([n]) => n),
+    ['lb'],
+  );
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: Compose interpolation syntax, checked literally
+  assert.deepEqual(lb.ports, ['${AA_HOST_BIND:-127.0.0.1}:${AA_HOST_PORT:-8080}:8080']);
+  const [src, dst, mode] = (lb.volumes[0] as string).split(':');
+  assert.equal(src, `./${HAPROXY_CFG}`);
+  assert.ok(existsSync(join(root, src as string)), `${src} exists`);
+  assert.equal(dst, '/usr/local/etc/haproxy/haproxy.cfg');
+  assert.equal(mode, 'ro');
+  assert.deepEqual(Object.keys(lb.depends_on).sort(), REPLICAS);
+  // X-Forwarded-For is believed from the load balancer's fixed address, inside the network's subnet.
+  const address = lb.networks['agentwrit-ha-net'].ipv4_address as string;
+  const subnet = c.networks['agentwrit-ha-net'].ipam.config[0].subnet as string;
+  const prefix = subnet.split('.').slice(0, 3).join('.');
+  assert.match(subnet, /\/24$/);
+  assert.ok(address.startsWith(`${prefix}.`), `${address} in ${subnet}`);
+  for (const n of REPLICAS) {
+    assert.equal(c.services[n].environment.AA_TRUSTED_PROXIES, `\${AA_TRUSTED_PROXIES:-${address}}`, n);
+  }
+  assert.equal(c.services.postgres.networks[0], 'agentwrit-ha-net');
+});
+
+test('docker-compose.ha.yml interpolates only broker variables and the Compose-only ones the README lists', () => {
+  const known = brokerVariables();
+  const readme = read('README.md');
+  const compose = read(HA).replace(/^\s*#.*$/gm, '');
+  for (const m of compose.matchAll(/\$\{([A-Z0-9_]+)[:}]/g)) {
+    const v = m[1] as string;
+    assert.ok(known.has(v) || readme.includes(`\`${v}\``), `${v} is neither a broker variable nor in the README`);
+  }
+});
+
+test('HAProxy config: round robin over the three replicas, active and passive health checks on /v1/health', (t) => {
+  const sections = haproxySections(read(HAPROXY_CFG));
+  const c = yaml(HA);
+  const frontend = [...sections].find(([k]) => k.startsWith('frontend '))?.[1] ?? [];
+  const port = (c.services.lb.ports[0] as string).split(':').at(-1);
+  assert.ok(frontend.includes(`bind :${port}`), `the frontend listens on the published container port ${port}`);
+  assert.ok(frontend.includes('option forwardfor'), 'the replicas learn the client address');
+  const backendName = frontend.find((l) => l.startsWith('default_backend '))?.split(' ')[1];
+  const backend = sections.get(`backend ${backendName}`);
+  assert.ok(backend !== undefined, `backend ${backendName}`);
+  assert.ok(backend.includes('balance roundrobin'));
+  assert.ok(backend.includes('option httpchk'));
+  assert.ok(
+    backend.some((l) => /^http-check send meth GET uri \/v1\/health( |$)/.test(l)),
+    'checks GET /v1/health',
+  );
+  assert.ok(backend.includes('http-check expect status 200'), 'only a 200 is healthy (503 degraded is not)');
+  const defaults = backend.find((l) => l.startsWith('default-server ')) ?? '';
+  assert.match(defaults, / check( |$)/, 'active checks');
+  assert.match(defaults, / observe layer7( |$)/, 'passive checks on live traffic');
+  const servers = backend.filter((l) => l.startsWith('server ')).map((l) => l.split(' ').slice(1, 3));
+  const replicaPort = c.services.broker1.environment.AA_PORT;
+  assert.deepEqual(
+    servers,
+    REPLICAS.map((n) => [n, `${n}:${replicaPort}`]),
+  );
+  for (const n of REPLICAS) assert.equal(c.services[n].environment.AA_PORT, replicaPort);
+
+  // With haproxy installed, its own parser accepts the file too (the replica names do not resolve here).
+  const check = spawnSync('haproxy', ['-c', '-f', join(root, HAPROXY_CFG)], { encoding: 'utf8' });
+  if (check.error !== undefined) {
+    t.diagnostic('haproxy not installed: its own configuration check skipped');
+    return;
+  }
+  assert.equal(check.status, 0, check.stdout + check.stderr);
 });

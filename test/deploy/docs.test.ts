@@ -21,11 +21,11 @@ test('README keeps the two-command quick start', () => {
 test('README configuration table lists every AA_* variable the broker reads, with its default', async () => {
   const vars = new Set<string>();
   for (const f of readdirSync(join(root, 'src/config'))) {
-    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z_]*)\b/g)) vars.add(m[1] as string);
+    for (const m of read(join('src/config', f)).matchAll(/\b(AA_[A-Z][A-Z0-9_]*)\b/g)) vars.add(m[1] as string);
   }
   assert.ok(vars.size >= 20);
   const rows = new Map<string, string>();
-  for (const m of readme.matchAll(/^\| `(AA_[A-Z_]+)` \| ([^|]+) \|/gm))
+  for (const m of readme.matchAll(/^\| `(AA_[A-Z0-9_]+)` \| ([^|]+) \|/gm))
     rows.set(m[1] as string, (m[2] as string).trim());
   for (const v of vars) assert.ok(rows.has(v), `${v} missing from the README configuration table`);
   const { DEFAULTS } = await import('../../src/config/config.js');
@@ -41,6 +41,7 @@ test('README configuration table lists every AA_* variable the broker reads, wit
     AA_DB_PATH: DEFAULTS.dbPath,
     AA_SIGNING_KEY_PATH: DEFAULTS.signingKeyPath,
     AA_TLS_MODE: DEFAULTS.tlsMode,
+    AA_REVOCATION_MAX_LAG: `${DEFAULTS.revocationMaxLag}s`,
   };
   for (const [v, d] of Object.entries(expect)) assert.equal(rows.get(v), `\`${String(d)}\``, v);
 });
@@ -86,4 +87,27 @@ test('relative links in README and docs point at files in the repository', () =>
       assert.ok(existsSync(join(root, rel)), `${file} links to missing ${target}`);
     }
   }
+});
+
+test('links to sections of the operator guide name headings it has', () => {
+  // GitHub's anchors: lower case, punctuation dropped (but `-` and `_`), each space a hyphen.
+  const anchors = new Set(
+    [...guide.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
+      (m[1] as string)
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    ),
+  );
+  assert.ok(anchors.has('scaling-out') && anchors.has('3-native-install-vps-with-systemd'));
+  const links: [string, string][] = [
+    ...[...readme.matchAll(/\]\(docs\/operator-guide\.md#([^)]+)\)/g)].map((m): [string, string] => [
+      'README.md',
+      m[1] as string,
+    ]),
+    ...[...guide.matchAll(/\]\(#([^)]+)\)/g)].map((m): [string, string] => ['docs/operator-guide.md', m[1] as string]),
+  ];
+  assert.ok(links.length >= 10);
+  for (const [file, anchor] of links) assert.ok(anchors.has(anchor), `${file} links to a missing section #${anchor}`);
 });
