@@ -123,7 +123,7 @@ test('the database password appears in no log, error, metric or response; an out
     },
   );
 
-  const b = await startTestBroker(t, { env: { AA_DATABASE_URL: url } });
+  const b = await startTestBroker(t, { env: { AA_DATABASE_URL: url, AA_REVOCATION_MAX_LAG: '1s' } });
   const admin = await b.adminToken();
   const agent = await b.registerAgent();
   assert.equal((await b.req('/v1/health')).json.status, 'ok');
@@ -134,14 +134,29 @@ test('the database password appears in no log, error, metric or response; an out
       token: admin,
       body: { agent_name: 'x', allowed_scope: ['read:data:*'] },
     });
-    assert.ok(write.status >= 500 && write.status <= 503, `write during outage: ${write.status} ${write.text}`);
+    assert.equal(write.status, 503, `write during outage: ${write.text}`);
+    assert.equal(write.headers['retry-after'], '1');
     assert.equal(write.headers['content-type'], 'application/problem+json');
     outputs.push(write.text);
     const health = await b.req('/v1/health');
     assert.equal(health.status, 503);
     assert.equal(health.json.status, 'degraded');
-    // Reads served from memory keep working: a known token still validates.
-    assert.equal((await b.req('/v1/token/validate', { body: { token: agent.token } })).json.valid, true);
+    // Tokens are accepted only while the broker can vouch that it has seen every revocation: past
+    // AA_REVOCATION_MAX_LAG without reaching the database, validation fails closed (503), never `valid: true`.
+    for (let i = 0; ; i++) {
+      const v = await b.req('/v1/token/validate', { body: { token: agent.token } });
+      if (v.status === 503) {
+        assert.equal(v.headers['retry-after'], '1');
+        assert.equal(v.json.error_code, 'service_unavailable');
+        break;
+      }
+      assert.equal(v.json.valid, true, v.text);
+      assert.ok(i < 300, 'validation never failed closed');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const lagging = await b.req('/v1/health');
+    assert.equal(lagging.status, 503);
+    assert.equal(lagging.json.replication, 'lagging');
   } finally {
     await pg.resume();
   }
@@ -150,6 +165,7 @@ test('the database password appears in no log, error, metric or response; an out
     assert.ok(i < 300, 'health did not recover');
     await new Promise((r) => setTimeout(r, 100));
   }
+  assert.equal((await b.req('/v1/token/validate', { body: { token: agent.token } })).json.valid, true);
   const again = await b.req('/v1/admin/launch-tokens', {
     token: admin,
     body: { agent_name: 'y', allowed_scope: ['read:data:*'] },

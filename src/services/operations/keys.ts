@@ -112,8 +112,7 @@ export async function adoptKeyFile(s: Services, nowMs = Date.now()): Promise<Rot
   const tx = s.begin();
   const row = known ?? activeRow(s.keys.keyPair, nowS);
   if (known === undefined) tx.change({ kind: 'signingKey.put', row }, s.keys.put(row));
-  const previous = demotePrevious(s, tx, kid, nowS, false);
-  const rotation = others.length > 0 ? { active: row, previous } : null;
+  const rotation = others.length > 0 ? { active: row, previous: demotePrevious(s, tx, kid, nowS, false) } : null;
   if (rotation !== null) tx.audit(rotationEvent('key_file', 'key_file', rotation));
   await tx.commit('failed to record the signing key');
   return rotation;
