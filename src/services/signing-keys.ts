@@ -11,7 +11,7 @@ import { type Ed25519KeyPair, generateKeyPair, jwkThumbprint } from '../crypto/e
 import { jwtHeaderJson } from '../crypto/jwt.js';
 import { SigningKeyError } from '../crypto/signing-key-file.js';
 import { rfc3339Seconds } from '../platform/time.js';
-import type { SigningKeyRow } from '../store/store.js';
+import type { SigningKeyRow, SigningKeyState } from '../store/store.js';
 
 export interface Jwk {
   kty: 'OKP';
@@ -105,9 +105,15 @@ export class SigningKeys {
     return this.rows.get(kid);
   }
 
-  /** Every key on record, newest first. */
+  /**
+   * Every key on record, newest first. Keys made within the same second (a rotation right after start) are ordered by
+   * state, which follows their age: the active key is newer than the one it replaced.
+   */
   list(): SigningKeyRow[] {
-    return [...this.rows.values()].sort((a, b) => b.created_at - a.created_at || (a.kid < b.kid ? -1 : 1));
+    return [...this.rows.values()].sort(
+      (a, b) =>
+        b.created_at - a.created_at || STATE_ORDER[a.state] - STATE_ORDER[b.state] || (a.kid < b.kid ? -1 : 1),
+    );
   }
 
   /**
@@ -161,6 +167,8 @@ export class SigningKeys {
     this.verifyingKids.delete(kid);
   }
 }
+
+const STATE_ORDER: Record<SigningKeyState, number> = { active: 0, retiring: 1, retired: 2 };
 
 /** Active keys verify; a retiring key until the latest expiry a token it signed can have; retired keys never. */
 function verifies(row: SigningKeyRow, nowS: number): boolean {
