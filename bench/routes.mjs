@@ -9,9 +9,12 @@
  *  5. 1 M audit events: the broker on a pre-built database, the state-touching routes again.
  *
  *  6. AA_ED25519=tweetnacl: register and renew with the pure-JavaScript engine (and its ceiling beside it).
+ *  7. PostgreSQL: one broker on a throwaway PostgreSQL cluster (the machine's binaries, as the tests start it), the
+ *     state-touching routes, compared with the sql.js numbers of phase 2.
  *
  * Environment: AA_ED25519 (engine of phases 2-5, default native), BENCH_NACL=0 skips phase 6, BENCH_SECONDS (per route, default 3), BENCH_CONNECTIONS (default 32), BENCH_AUDIT_ROWS (default
- * 1000000; 0 skips phase 5), BENCH_TLS=0 skips phase 4. Traffic goes to 127.0.0.1 only; every child is stopped.
+ * 1000000; 0 skips phase 5), BENCH_TLS=0 skips phase 4, BENCH_PG=0 skips phase 7 (BENCH_DATABASE_URL uses that
+ * empty database instead of a throwaway cluster). Traffic goes to 127.0.0.1 only; every child is stopped.
  */
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -86,7 +89,7 @@ function startRaw(tls) {
   return listening('raw server', child, t0);
 }
 
-function startBroker(dir, tls, engine) {
+function startBroker(dir, tls, engine, extraEnv = {}) {
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: dir,
@@ -98,6 +101,7 @@ function startBroker(dir, tls, engine) {
     AA_ADMIN_SECRET: ADMIN_SECRET,
     AA_ADMIN_TOKEN_TTL: '7200',
     AA_ED25519: engine ?? DEFAULT_ENGINE,
+    ...extraEnv,
   };
   if (tls) Object.assign(env, { AA_TLS_MODE: 'tls', AA_TLS_CERT: tls.cert, AA_TLS_KEY: tls.key });
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
@@ -554,10 +558,10 @@ async function naclCeiling() {
  * moment, so every ratio compares two measurements taken seconds apart (these machines are shared and their
  * speed drifts by tens of percent within a minute).
  */
-async function brokerPhase({ label, dir, tls, routes, seconds, beforeRoute, engine }) {
+async function brokerPhase({ label, dir, tls, routes, seconds, beforeRoute, engine, env }) {
   const rawServer = await startRaw(tls);
   const raw = { ...rawServer, tls: Boolean(tls) };
-  const broker = await startBroker(dir, tls, engine);
+  const broker = await startBroker(dir, tls, engine, env);
   const target = { ...broker, tls: Boolean(tls) };
   const call = client(broker.port, Boolean(tls));
   try {
@@ -762,6 +766,52 @@ if (AUDIT_ROWS > 0) {
   console.log(`broker RSS with the large trail ${fmt(bigMem.rssMiB)} MiB (peak ${fmt(bigMem.peakMiB)} MiB)`);
 }
 
+// PostgreSQL: the same routes on one broker whose store is a PostgreSQL database on this machine.
+let pgPhase = null;
+const PG_ROUTES = pick(['validateKnown', 'register', 'renew', 'revoke']);
+if (process.env.BENCH_PG !== '0' && PG_ROUTES.length > 0) {
+  let cluster = null;
+  let url = process.env.BENCH_DATABASE_URL;
+  if (url === undefined) {
+    // The tests' throwaway cluster (initdb into a temp dir, a free port, removed afterwards).
+    const { tsImport } = await import('tsx/esm/api');
+    const { startPostgres } = await tsImport('../test/helpers/postgres.ts', import.meta.url);
+    cluster = await startPostgres();
+    url = await cluster.createDatabase();
+  }
+  try {
+    pgPhase = await brokerPhase({
+      label: 'postgres',
+      dir: mkdirp(join(work, 'pg')),
+      tls: null,
+      routes: PG_ROUTES,
+      env: { AA_DATABASE_URL: url },
+    });
+    await Promise.all([stop(pgPhase.broker), stop(pgPhase.rawServer)]);
+  } finally {
+    await cluster?.stop();
+  }
+  const rows = pgPhase.results.map((r) => {
+    const lite = plain.results.find((p) => p.name === r.name);
+    const share = r.rps / r.raw.rps / (lite.rps / lite.raw.rps);
+    return [
+      r.name,
+      fmt(lite.rps),
+      fmt(r.rps),
+      `${fmt(100 * share)}%`,
+      fmt(lite.cpuUs),
+      fmt(r.cpuUs),
+      fmt(r.p99, 1),
+      r.errors,
+    ];
+  });
+  table(
+    'PostgreSQL store, one broker (req/s share = of the ratio to the raw server, sql.js = 100%)',
+    ['route', 'req/s sql.js', 'req/s postgres', 'share', 'CPU µs/req sql.js', 'postgres', 'p99 ms', 'errors'],
+    rows,
+  );
+}
+
 // Targets
 const by = (name) => plain.results.find((r) => r.name === name);
 const checks = [];
@@ -830,6 +880,16 @@ if (big) {
       `CPU/req ${fmt(100 * (cpu - 1), 0)}%, req/s vs raw ${fmt(100 * (change - 1))}%`,
       cpu <= 1.25,
     ]);
+  }
+}
+if (pgPhase !== null) {
+  for (const r of pgPhase.results) {
+    const lite = by(r.name);
+    if (!lite) continue;
+    // Each broker's rate as a share of the raw server measured right before it: the machine's speed drifts.
+    const share = r.rps / r.raw.rps / (lite.rps / lite.raw.rps);
+    const want = r.name === 'validate (known token)' ? 0.9 : 0.5;
+    checks.push([`PostgreSQL ${r.name} ≥ ${fmt(100 * want)}% of sql.js`, `${fmt(100 * share)}%`, share >= want]);
   }
 }
 table(

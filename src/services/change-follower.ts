@@ -61,7 +61,7 @@ export class ChangeFollower {
   /** Starts listening and polling; resolves once the first catch-up is done. */
   async start(): Promise<void> {
     if (this.feed === null) return;
-    await this.feed.listen(() => void this.catchUp().catch(() => undefined));
+    await this.feed.listen((seq) => this.notified(seq));
     this.timer = setInterval(() => void this.catchUp().catch(() => undefined), this.o.pollMs);
     this.timer.unref();
     await this.catchUp();
@@ -88,14 +88,29 @@ export class ChangeFollower {
     return this.lagMs() > this.o.maxLagMs;
   }
 
-  /** Records the feed seq of a batch this broker committed and the epoch its requests began at. */
-  noteOwn(changeSeq: number, epoch: number): void {
-    if (this.feed === null || changeSeq <= this.seq) return;
-    this.own.set(changeSeq, epoch);
+  /**
+   * A batch this broker just committed, with its feed seq and the epoch its requests began at. When it is the next
+   * seq, it is taken in at once (no need to read back what this broker wrote); otherwise the epoch is remembered
+   * until the feed brings it.
+   */
+  noteOwn(batch: ChangeBatch, epoch: number): void {
+    if (this.feed === null || batch.seq <= this.seq) return;
+    if (batch.seq === this.seq + 1) {
+      this.o.apply(batch, epoch < this.epoch);
+      this.seq = batch.seq;
+      return;
+    }
+    this.own.set(batch.seq, epoch);
     if (this.own.size > MAX_OWN) {
       const oldest = this.own.keys().next();
       if (oldest.done !== true) this.own.delete(oldest.value);
     }
+  }
+
+  /** A notification named `seq`: nothing to read if that change is already applied. */
+  notified(seq: number): void {
+    if (Number.isSafeInteger(seq) && seq <= this.seq) return;
+    void this.catchUp().catch(() => undefined);
   }
 
   /**
@@ -125,7 +140,9 @@ export class ChangeFollower {
       for (;;) {
         const started = this.now();
         const batches = await feed.since(this.seq, PAGE);
-        const first = batches[0];
+        // This broker's own commits may have been taken in meanwhile (noteOwn): those are skipped.
+        const fresh = batches.filter((b) => b.seq > this.seq);
+        const first = fresh[0];
         if (first !== undefined && first.seq !== this.seq + 1) {
           this.o.onLog?.(
             'warn',
@@ -137,7 +154,7 @@ export class ChangeFollower {
           this.own.clear();
           continue;
         }
-        for (const b of batches) this.applyOne(b, feed.origin);
+        for (const b of fresh) if (b.seq === this.seq + 1) this.applyOne(b, feed.origin);
         if (batches.length < PAGE) {
           this.caughtUpAt = Math.max(this.caughtUpAt, started);
           break;

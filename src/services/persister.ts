@@ -4,7 +4,7 @@
  * group queued behind it (their audit rows are chained onto rows that never became durable), rewinds the audit
  * head, and runs the callers' undo functions newest first, so memory ends up exactly as it is on disk.
  */
-import { type AuditRow, type Mutation, type Store, StoreConflictError } from '../store/store.js';
+import { type AuditRow, type ChangeBatch, type Mutation, type Store, StoreConflictError } from '../store/store.js';
 import type { AuditInput, AuditLog } from './audit.js';
 
 interface Waiter {
@@ -30,8 +30,8 @@ export class Persister {
     private readonly audit: AuditLog,
     /** Receives the audit rows of each durable commit, in chain order (the JSONL audit log). */
     private readonly onDurable?: (rows: AuditRow[]) => void,
-    /** Receives each commit's change-feed seq and the earliest epoch of its requests (shared stores). */
-    private readonly onCommitted?: (changeSeq: number, epoch: number) => void,
+    /** Receives each commit as it is in the change feed, and the earliest epoch of its requests (shared stores). */
+    private readonly onCommitted?: (batch: ChangeBatch, epoch: number) => void,
   ) {}
 
   /**
@@ -72,7 +72,9 @@ export class Persister {
         if (receipt.changeSeq > 0) {
           let epoch = Number.POSITIVE_INFINITY;
           for (const w of group) epoch = Math.min(epoch, w.epoch);
-          this.onCommitted?.(receipt.changeSeq, epoch);
+          const mutations: Mutation[] = all.filter((m) => m.kind !== 'audit.insert');
+          for (const row of rows) mutations.push({ kind: 'audit.insert', row });
+          this.onCommitted?.({ seq: receipt.changeSeq, origin: '', mutations }, epoch);
         }
         this.inFlight = false;
         for (const w of group) w.resolve();

@@ -162,8 +162,11 @@ export interface ChangeFeed {
   readonly origin: string;
   /** Up to `limit` batches with seq > `afterSeq`, oldest first. The first seq is not `afterSeq + 1` after a gap. */
   since(afterSeq: number, limit: number): Promise<ChangeBatch[]>;
-  /** Calls `wake` whenever another process may have committed, and after each reconnection (notifications may have been lost). */
-  listen(wake: () => void): Promise<void>;
+  /**
+   * Calls `wake` whenever another process committed (with the new seq), and after each reconnection (with NaN:
+   * notifications may have been lost meanwhile).
+   */
+  listen(wake: (seq: number) => void): Promise<void>;
 }
 
 export type NonceOutcome = 'ok' | 'not_found' | 'consumed';

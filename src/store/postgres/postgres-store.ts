@@ -292,7 +292,15 @@ export class PostgresStore implements Store {
       listen: async (wake) => {
         // The driver reconnects a dropped listener by itself and calls onlisten again: anything notified meanwhile
         // was missed, so that is a wake-up too.
-        await this.sql.listen(CHANNEL, () => wake(), wake);
+        // The payload is `<seq> <origin>`: this broker takes its own commits in as they are acknowledged.
+        await this.sql.listen(
+          CHANNEL,
+          (payload) => {
+            const [seq, from] = payload.split(' ');
+            if (from !== origin) wake(Number(seq));
+          },
+          () => wake(Number.NaN),
+        );
       },
     };
     this.nonces = new PostgresNonces((op, fn) => this.read(op, fn));
@@ -478,7 +486,7 @@ export class PostgresStore implements Store {
           hash,
           changeSeq,
         ]),
-        tx.unsafe('SELECT pg_notify($1, $2)', [CHANNEL, String(changeSeq)]),
+        tx.unsafe('SELECT pg_notify($1, $2)', [CHANNEL, `${changeSeq} ${this.origin}`]),
       );
       // Every statement settles before the transaction ends; the first failure is the one that counts.
       const results = await Promise.allSettled(sent);
@@ -708,10 +716,16 @@ function isUniqueViolation(err: unknown): boolean {
 class PostgresNonces implements NonceBook {
   constructor(private readonly read: <T>(operation: string, fn: (sql: Sql) => Promise<T>) => Promise<T>) {}
 
+  /**
+   * Without waiting for the flush to disk: a nonce lost in a database crash only makes its challenge fail, and the
+   * client asks for another. (Spending one is durable: a spent nonce must stay spent.)
+   */
   async put(nonce: string, expiresAtMs: number): Promise<void> {
-    await this.read(
-      'nonce_put',
-      (sql) => sql`INSERT INTO nonces (nonce, expires_at) VALUES (${nonce}, ${expiresAtMs})`,
+    await this.read('nonce_put', (sql) =>
+      sql.begin((tx) => [
+        tx`SET LOCAL synchronous_commit TO OFF`,
+        tx`INSERT INTO nonces (nonce, expires_at) VALUES (${nonce}, ${expiresAtMs})`,
+      ]),
     );
   }
 
