@@ -36,7 +36,7 @@ export function applyChange(s: MemoryState, m: Mutation): void {
       s.revocations.merge(m.row);
       return;
     case 'app.put':
-      s.apps.put({ ...m.row });
+      s.apps.merge(m.row);
       return;
     case 'launchToken.put':
       s.launchTokens.put(m.row);
@@ -51,7 +51,7 @@ export function applyChange(s: MemoryState, m: Mutation): void {
       s.issued.add(m.row);
       return;
     case 'signingKey.put':
-      s.keys.put({ ...m.row });
+      s.keys.merge(m.row);
       return;
     case 'prune': {
       const nowS = Math.floor(m.now_ms / 1000);

@@ -81,6 +81,14 @@ export class Apps {
     };
   }
 
+  /** A row committed on a shared store, merged as the database merges it: deregistration is final. */
+  merge(row: AppRow): void {
+    const known = this.byId.get(row.app_id);
+    if (known?.status === 'inactive') {
+      this.put({ ...row, status: 'inactive', deregistered_at: known.deregistered_at ?? row.deregistered_at });
+    } else this.put({ ...row });
+  }
+
   /** App tokens (`sub` = `app:<id>`) are honoured only while their app is active. */
   isActiveAppSubject(sub: string): boolean {
     const app = this.byId.get(sub.slice(4));

@@ -50,8 +50,13 @@ export const MAX_AUDIT_TEXT = 4096;
 
 const CLIPPED = '...[truncated]';
 
-/** `text` if it fits in `max` characters; otherwise a prefix (never ending inside a surrogate pair) + a marker. */
-export function clipAuditText(text: string, max = MAX_AUDIT_TEXT): string {
+/**
+ * `text` if it fits in `max` characters; otherwise a prefix (never ending inside a surrogate pair) + a marker. A NUL
+ * character (only possible in text a client chose, such as a request path) becomes U+FFFD: every store must be able
+ * to hold the event exactly as it was hashed, and a PostgreSQL text column cannot hold NUL.
+ */
+export function clipAuditText(input: string, max = MAX_AUDIT_TEXT): string {
+  const text = input.includes('\u0000') ? input.replaceAll('\u0000', '\ufffd') : input;
   if (text.length <= max) return text;
   let end = max - CLIPPED.length;
   const code = text.charCodeAt(end - 1);

@@ -42,6 +42,7 @@ export class ChangeFollower {
   private queued: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private failing = false;
+  private mustResync = false;
   private closed = false;
   /** Foreign batches applied so far. */
   epoch = 0;
@@ -54,7 +55,8 @@ export class ChangeFollower {
     private readonly o: FollowerOptions,
   ) {
     this.seq = startSeq;
-    this.now = o.now ?? ((): number => Date.now());
+    // A monotonic clock: a wall-clock step back must not hide a real lag.
+    this.now = o.now ?? ((): number => performance.now());
     this.caughtUpAt = this.now();
   }
 
@@ -85,7 +87,7 @@ export class ChangeFollower {
 
   /** True when revocations committed elsewhere may be missing from memory for longer than allowed. */
   stale(): boolean {
-    return this.lagMs() > this.o.maxLagMs;
+    return this.mustResync || this.lagMs() > this.o.maxLagMs;
   }
 
   /**
@@ -96,7 +98,7 @@ export class ChangeFollower {
   noteOwn(batch: ChangeBatch, epoch: number): void {
     if (this.feed === null || batch.seq <= this.seq) return;
     if (batch.seq === this.seq + 1) {
-      this.o.apply(batch, epoch < this.epoch);
+      this.take(batch, epoch < this.epoch);
       this.seq = batch.seq;
       return;
     }
@@ -137,6 +139,12 @@ export class ChangeFollower {
 
   private async run(feed: ChangeFeed): Promise<void> {
     try {
+      if (this.mustResync) {
+        this.seq = await this.o.resync();
+        this.own.clear();
+        this.epoch++;
+        this.mustResync = false;
+      }
       for (;;) {
         const started = this.now();
         const batches = await feed.since(this.seq, PAGE);
@@ -152,6 +160,7 @@ export class ChangeFollower {
           );
           this.seq = await this.o.resync();
           this.own.clear();
+          this.epoch++;
           continue;
         }
         for (const b of fresh) if (b.seq === this.seq + 1) this.applyOne(b, feed.origin);
@@ -175,11 +184,29 @@ export class ChangeFollower {
       const epoch = this.own.get(b.seq);
       this.own.delete(b.seq);
       // Unknown (not yet noted, or forgotten): applying again is always safe.
-      this.o.apply(b, epoch === undefined || epoch < this.epoch);
+      this.take(b, epoch === undefined || epoch < this.epoch);
     } else {
-      this.o.apply(b, true);
-      this.epoch++;
+      this.take(b, true);
     }
     this.seq = b.seq;
+  }
+
+  /**
+   * Every batch applied to memory moves the epoch, this broker's own replays included: a request that began before
+   * it may hold an older view of the same record, and its batch must then be applied again in turn.
+   */
+  private take(b: ChangeBatch, toMemory: boolean): void {
+    this.o.apply(b, toMemory);
+    if (toMemory) this.epoch++;
+  }
+
+  /**
+   * A commit of this broker failed after changing memory; its undo may have restored values that changes of other
+   * brokers had replaced meanwhile. Memory is rebuilt from the store before it is trusted again.
+   */
+  requireResync(): void {
+    if (this.feed === null) return;
+    this.mustResync = true;
+    void this.catchUp().catch(() => undefined);
   }
 }

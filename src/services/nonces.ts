@@ -8,6 +8,9 @@ import { randomHex } from '../crypto/secrets.js';
 import { RequestError } from '../errors.js';
 import type { NonceBook, NonceOutcome } from '../store/store.js';
 
+/** Challenges being recorded at once, at most; a memory book records at once, so only a shared store reaches it. */
+const MAX_RECORDING = 256;
+
 /** A shared store that cannot be reached: the challenge cannot be recorded or checked. */
 const unavailable = (cause: unknown): RequestError =>
   new RequestError('service_unavailable', 'the store cannot be reached, try again shortly', { retryAfter: 1, cause });
@@ -16,6 +19,7 @@ export class Nonces {
   /** Expiry times (ms) of the nonces this process issued, oldest first: every nonce lives equally long. */
   private readonly outstanding: number[] = [];
   private head = 0;
+  private recording = 0;
 
   constructor(
     private readonly book: NonceBook,
@@ -23,17 +27,23 @@ export class Nonces {
     readonly ttlSeconds: number = LIMITS.nonceTtlSeconds,
   ) {}
 
-  /** A fresh nonce, spendable once it resolves; null when the ceiling is reached even after dropping expired ones. */
+  /**
+   * A fresh nonce, spendable once it resolves; null when the ceiling is reached even after dropping expired ones, or
+   * when too many are still being recorded (a shared store is slower than a flood of anonymous challenges).
+   */
   async issue(now = Date.now()): Promise<string | null> {
     if (this.size >= this.max) this.dropExpired(now);
-    if (this.size >= this.max) return null;
+    if (this.size >= this.max || this.recording >= MAX_RECORDING) return null;
     const nonce = randomHex(32);
     const expiresAt = now + this.ttlSeconds * 1000;
     this.outstanding.push(expiresAt);
+    this.recording++;
     try {
       await this.book.put(nonce, expiresAt);
     } catch (err) {
       throw unavailable(err);
+    } finally {
+      this.recording--;
     }
     return nonce;
   }

@@ -32,6 +32,8 @@ export class Persister {
     private readonly onDurable?: (rows: AuditRow[]) => void,
     /** Receives each commit as it is in the change feed, and the earliest epoch of its requests (shared stores). */
     private readonly onCommitted?: (batch: ChangeBatch, epoch: number) => void,
+    /** Called after a failed commit was undone in memory. */
+    private readonly onUndone?: () => void,
   ) {}
 
   /**
@@ -91,6 +93,7 @@ export class Persister {
         this.inFlight = false;
         // Newest first: two requests that changed the same record must restore it in the reverse order of change.
         for (const w of failed.reverse()) w.undo?.();
+        this.onUndone?.();
         for (const w of failed) w.reject(err);
       },
     );

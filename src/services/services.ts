@@ -121,8 +121,12 @@ export function createServices(d: ServiceDeps): Services {
   // On a shared store the JSONL log follows the change feed, which has every broker's events in chain order.
   const toLogFile = auditFile === null ? undefined : (rows: AuditRow[]): void => auditFile.append(rows);
   let follower: ChangeFollower | null = null;
-  const persister = new Persister(d.store, audit, shared ? undefined : toLogFile, (batch, epoch) =>
-    follower?.noteOwn(batch, epoch),
+  const persister = new Persister(
+    d.store,
+    audit,
+    shared ? undefined : toLogFile,
+    (batch, epoch) => follower?.noteOwn(batch, epoch),
+    () => follower?.requireResync(),
   );
   // Read through the global at each call, so a test that mocks Date drives it too.
   const now = d.now ?? ((): number => Date.now());

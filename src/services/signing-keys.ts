@@ -111,8 +111,7 @@ export class SigningKeys {
    */
   list(): SigningKeyRow[] {
     return [...this.rows.values()].sort(
-      (a, b) =>
-        b.created_at - a.created_at || STATE_ORDER[a.state] - STATE_ORDER[b.state] || (a.kid < b.kid ? -1 : 1),
+      (a, b) => b.created_at - a.created_at || STATE_ORDER[a.state] - STATE_ORDER[b.state] || (a.kid < b.kid ? -1 : 1),
     );
   }
 
@@ -138,6 +137,12 @@ export class SigningKeys {
       if (before === undefined) this.forget(row.kid);
       else this.remember(before);
     };
+  }
+
+  /** A row committed on a shared store, merged as the database merges it: a key's state never moves back. */
+  merge(row: SigningKeyRow): void {
+    const known = this.rows.get(row.kid);
+    if (known === undefined || STATE_ORDER[row.state] >= STATE_ORDER[known.state]) this.remember({ ...row });
   }
 
   /** Makes `keyPair` (whose row is `row`) the signing key; returns the undo. */

@@ -130,6 +130,34 @@ test('validate input errors', async (t) => {
   // Keys match case-insensitively, as the reference decoder does.
   const admin = await b.adminToken();
   assert.equal((await b.req('/v1/token/validate', { body: { TOKEN: admin } })).json.valid, true);
+
+  // A NUL character in any field read is refused before it can reach a store (PostgreSQL text cannot hold it).
+  problem(
+    await b.req('/v1/token/validate', { body: { token: 'a\u0000b' } }),
+    400,
+    'invalid_request',
+    'malformed JSON body',
+  );
+  for (let i = 0; i < 3; i++) {
+    const login = await b.req('/v1/app/auth', { body: { client_id: `x\u0000${i}`, client_secret: 'y' } });
+    assert.equal(login.status, 400, login.text);
+  }
+  const launch = await b.req('/v1/admin/launch-tokens', {
+    token: admin,
+    body: { agent_name: 'a', allowed_scope: ['read:data:*', 'x\u0000'] },
+  });
+  assert.equal(launch.status, 400, launch.text);
+  // Writes keep working: nothing was queued that could fail the others.
+  assert.equal((await b.req('/v1/health')).json.status, 'ok');
+  assert.equal(
+    (
+      await b.req('/v1/admin/launch-tokens', {
+        token: admin,
+        body: { agent_name: 'a', allowed_scope: ['read:data:*'] },
+      })
+    ).status,
+    201,
+  );
 });
 
 test('register error paths consume nothing until the inputs are good', async (t) => {

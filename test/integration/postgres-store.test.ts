@@ -181,6 +181,53 @@ test('the database password appears in no log, error, metric or response; an out
   }
 });
 
+test('deregistration and key retirement are final, whatever order brokers commit in; the anchor never moves back', {
+  skip: pgSkip,
+}, async () => {
+  const store = await PostgresStore.open(await pg.createDatabase());
+  try {
+    const app = appRow(1);
+    const gone = { ...app, status: 'inactive' as const, deregistered_at: '2026-01-02T00:00:00Z' };
+    // A broker that had not seen the deregistration writes the app as it knew it (say, an update of its scopes).
+    await store.commit([{ kind: 'app.put', row: gone }]);
+    await store.commit([{ kind: 'app.put', row: { ...app, scope_ceiling: ['read:x:*'] } }]);
+    const apps = (await store.load()).apps;
+    assert.equal(apps[0]?.status, 'inactive');
+    assert.equal(apps[0]?.deregistered_at, '2026-01-02T00:00:00Z');
+    assert.deepEqual(apps[0]?.scope_ceiling, ['read:x:*']);
+
+    const key = {
+      kid: 'k1',
+      public_key: 'pk',
+      state: 'retired' as const,
+      created_at: 1,
+      rotated_at: 2,
+      retire_at: 3,
+      retired_at: 4,
+    };
+    await store.commit([{ kind: 'signingKey.put', row: key }]);
+    await store.commit([
+      { kind: 'signingKey.put', row: { ...key, state: 'retiring', retire_at: 9_999_999_999, retired_at: null } },
+    ]);
+    await store.commit([
+      { kind: 'signingKey.put', row: { ...key, state: 'active', retire_at: null, retired_at: null } },
+    ]);
+    assert.equal((await store.load()).signingKeys[0]?.state, 'retired');
+
+    const anchor = (seq: number) => ({
+      seq,
+      id: `evt-${seq}`,
+      hash: 'h'.repeat(64),
+      archived_at: '2026-01-01T00:00:00Z',
+    });
+    await store.commit([{ kind: 'audit.archive', anchor: anchor(5) }]);
+    await store.commit([{ kind: 'audit.archive', anchor: anchor(3) }]);
+    assert.equal((await store.load()).auditAnchor?.seq, 5);
+  } finally {
+    await store.close();
+  }
+});
+
 test('a commit that fails rejects the batches queued behind it, and nothing of them is stored', {
   skip: pgSkip,
 }, async () => {

@@ -189,6 +189,31 @@ export async function maintainSigningKeys(s: Services, nowMs: number): Promise<{
   const maxAge = s.config.signingKeyMaxAge;
   const active = s.keys.row(s.keys.kid);
   let rotated = 0;
+  // On a shared store, the active key of a broker that is gone (scaled down, or restarted without its key file)
+  // would verify for ever: any broker starts retiring an active key twice as old as the maximum age.
+  const abandoned =
+    maxAge === null
+      ? []
+      : s.keys.list().filter((r) => r.state === 'active' && r.kid !== s.keys.kid && nowS - r.created_at >= 2 * maxAge);
+  if (abandoned.length > 0) {
+    const tx = s.begin();
+    for (const r of abandoned) {
+      const row: SigningKeyRow = {
+        ...r,
+        state: 'retiring',
+        rotated_at: nowS,
+        retire_at: nowS + overlapSeconds(s.config),
+      };
+      tx.change({ kind: 'signingKey.put', row }, s.keys.put(row));
+    }
+    await tx.commit('failed to retire abandoned signing keys');
+    s.logger.warn(
+      'BROKER',
+      'keys',
+      'active keys past twice the maximum age retiring',
+      `kids=${goList(abandoned.map((r) => r.kid))}`,
+    );
+  }
   if (maxAge !== null && active !== undefined && nowS - active.created_at >= maxAge && !s.keys.rotating) {
     // Each broker's key ages on its own: only this broker's key is rotated (the same thing with one broker).
     await rotateSigningKey(s, 'system', { revokePrevious: false, reason: 'max_age', nowMs, ownOnly: true });

@@ -17,7 +17,7 @@ import { RequestError } from '../../errors.js';
 import type { Services } from '../services.js';
 import type { Issued } from '../tokens.js';
 import { recordDenial } from './authenticate.js';
-import { issueToken } from './tokens.js';
+import { issueToken, requireCurrent } from './tokens.js';
 
 export const ADMIN_SCOPES = ['admin:launch-tokens:*', 'admin:revoke:*', 'admin:audit:*', 'admin:keys:*'];
 export const APP_SCOPES = ['app:launch-tokens:*', 'app:agents:*', 'app:audit:read'];
@@ -68,6 +68,7 @@ export async function appLogin(s: Services, clientId: string, clientSecret: stri
     });
     throw new RequestError('unauthorized', 'Authentication failed');
   };
+  requireCurrent(s);
   if (s.apps.byClient(clientId) === undefined) await s.sync(); // registered through another broker a moment ago?
   const checked = s.apps.byClient(clientId);
   const good = await verifyClientSecret(clientSecret, checked?.client_secret_hash ?? DUMMY_CLIENT_SECRET_HASH, s.pool);

@@ -11,7 +11,7 @@ import { goList, isSubset } from '../scopes.js';
 import type { Services } from '../services.js';
 import { newAgentId } from '../spiffe.js';
 import { type Issued, shedWhenBusy } from '../tokens.js';
-import { issueToken } from './tokens.js';
+import { issueToken, requireCurrent } from './tokens.js';
 
 export interface Registration {
   launchToken: string;
@@ -26,6 +26,7 @@ export interface Registration {
 }
 
 export async function registerAgent(s: Services, r: Registration): Promise<{ agentId: string; issued: Issued }> {
+  requireCurrent(s);
   let lookup = s.launchTokens.lookup(r.launchToken);
   if (!lookup.ok && lookup.reason === 'launch token not found') {
     // Created through another broker on a shared store a moment ago?

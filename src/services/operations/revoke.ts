@@ -8,6 +8,8 @@ import type { Services } from '../services.js';
 
 export async function revoke(s: Services, caller: Claims, level: RevocationLevel, target: string): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
+  // The live tokens of `admin` or `app:…` may have been issued by other brokers on a shared store a moment ago.
+  if (level === 'agent' && !isAgentSubject(target)) await s.sync();
   const tx = s.begin();
   const add = (lvl: RevocationLevel, tgt: string, expiresAt: number | null): void => {
     const r = s.revocations.add(lvl, tgt, expiresAt);

@@ -1,7 +1,7 @@
 /** Broker-wide operations: health and housekeeping. */
 import { LIMITS } from '../../config/limits.js';
 import type { Services } from '../services.js';
-import { maintainSigningKeys } from './keys.js';
+import { followRotation, maintainSigningKeys } from './keys.js';
 
 export interface Health {
   /** False while the last write to the store failed. */
@@ -28,6 +28,10 @@ export function health(s: Services): Health {
 /** While the last write failed, an empty commit probes the store, so health recovers as soon as the disk does. */
 export function probeStore(s: Services): void {
   if (!s.store.healthy()) s.persister.commit([]).catch(() => undefined);
+  // Another broker's rotation retired this broker's key and following it failed (say the key file was not
+  // writable): try again on every beat rather than sign with a key nobody accepts.
+  const own = s.keys.row(s.keys.kid);
+  if (own !== undefined && own.state !== 'active') void followRotation(s);
   // A failing audit log is retried from the database on the same beat.
   void s.auditFile?.retry();
 }

@@ -31,15 +31,23 @@ export type Validation = { valid: true; claims: Claims } | { valid: false; reaso
  * token signed with a key made by another broker a moment ago is checked again once memory has caught up.
  */
 export async function verifyCurrent(s: Services, token: string, lane: VerifyLane): Promise<Verified> {
+  requireCurrent(s);
+  const v = await s.tokens.verify(token, lane);
+  if (v.ok || v.unknownKey !== true) return v;
+  await s.sync();
+  return s.tokens.verify(token, lane);
+}
+
+/**
+ * Refuses (503) to decide on credentials while this broker's view of a shared store is older than
+ * AA_REVOCATION_MAX_LAG: a revocation, a deregistration or a consumption made elsewhere may be missing.
+ */
+export function requireCurrent(s: Services): void {
   if (s.follower.stale()) {
     throw new RequestError('service_unavailable', 'revocation state is not current, try again shortly', {
       retryAfter: 1,
     });
   }
-  const v = await s.tokens.verify(token, lane);
-  if (v.ok || v.unknownKey !== true) return v;
-  await s.sync();
-  return s.tokens.verify(token, lane);
 }
 
 /** Whether a token is good for this broker: signature, claims, revocation and audience. */

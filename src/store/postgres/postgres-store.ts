@@ -58,8 +58,17 @@ const FEED_RETENTION = '1 hour';
 
 /** Seconds before a connection attempt is given up: writes fail (503) instead of hanging while the database is away. */
 const CONNECT_TIMEOUT_S = 5;
-/** One writer plus room for audit queries and loads. */
-const POOL_SIZE = 4;
+/**
+ * Connections by job, so that no flood of one kind of work starves another: the writer (one transaction at a time),
+ * the change feed (reads; LISTEN takes a connection of its own), and everything else (nonces, audit queries, loads).
+ */
+const POOLS = { writer: 1, feed: 1, general: 4 } as const;
+
+interface Pools {
+  writer: Sql;
+  feed: Sql;
+  general: Sql;
+}
 
 const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
@@ -143,8 +152,11 @@ export function mutationSql(m: Mutation): [string, Value[]][] {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (app_id) DO UPDATE SET name = excluded.name, client_id = excluded.client_id,
            client_secret_hash = excluded.client_secret_hash, scope_ceiling = excluded.scope_ceiling,
-           token_ttl = excluded.token_ttl, status = excluded.status, created_at = excluded.created_at,
-           updated_at = excluded.updated_at, created_by = excluded.created_by, deregistered_at = excluded.deregistered_at`,
+           token_ttl = excluded.token_ttl, created_at = excluded.created_at, updated_at = excluded.updated_at,
+           created_by = excluded.created_by,
+           -- Deregistration is final: a write from a broker that had not seen it yet cannot revive the app.
+           status = CASE WHEN apps.status = 'inactive' THEN 'inactive' ELSE excluded.status END,
+           deregistered_at = coalesce(apps.deregistered_at, excluded.deregistered_at)`,
           [
             r.app_id,
             r.name,
@@ -233,7 +245,11 @@ export function mutationSql(m: Mutation): [string, Value[]][] {
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (kid) DO UPDATE SET public_key = excluded.public_key, state = excluded.state,
            created_at = excluded.created_at, rotated_at = excluded.rotated_at, retire_at = excluded.retire_at,
-           retired_at = excluded.retired_at`,
+           retired_at = excluded.retired_at
+         -- A key only moves forward (active, retiring, retired): a broker that had not seen a retirement yet
+         -- cannot bring the key back.
+         WHERE (CASE excluded.state WHEN 'active' THEN 0 WHEN 'retiring' THEN 1 ELSE 2 END)
+            >= (CASE signing_keys.state WHEN 'active' THEN 0 WHEN 'retiring' THEN 1 ELSE 2 END)`,
           [r.kid, r.public_key, r.state, r.created_at, r.rotated_at, r.retire_at, r.retired_at],
         ],
       ];
@@ -263,7 +279,8 @@ export function mutationSql(m: Mutation): [string, Value[]][] {
         [
           `INSERT INTO audit_anchor (id, seq, event_id, hash, archived_at) VALUES (1, $1, $2, $3, $4)
            ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, event_id = excluded.event_id, hash = excluded.hash,
-             archived_at = excluded.archived_at`,
+             archived_at = excluded.archived_at
+           WHERE excluded.seq > audit_anchor.seq`,
           [a.seq, a.id, a.hash, a.archived_at],
         ],
       ];
@@ -278,9 +295,10 @@ export class PostgresStore implements Store {
   private closing: Promise<void> | null = null;
   readonly feed: ChangeFeed;
   readonly nonces: NonceBook;
+  private readonly sql: Sql;
 
   private constructor(
-    private readonly sql: Sql,
+    private readonly pools: Pools,
     private readonly target: PgTarget,
     private readonly events: StoreEvents,
     /** This process's name in the change feed. */
@@ -293,7 +311,7 @@ export class PostgresStore implements Store {
         // The driver reconnects a dropped listener by itself and calls onlisten again: anything notified meanwhile
         // was missed, so that is a wake-up too.
         // The payload is `<seq> <origin>`: this broker takes its own commits in as they are acknowledged.
-        await this.sql.listen(
+        await this.pools.feed.listen(
           CHANNEL,
           (payload) => {
             const [seq, from] = payload.split(' ');
@@ -304,24 +322,28 @@ export class PostgresStore implements Store {
       },
     };
     this.nonces = new PostgresNonces((op, fn) => this.read(op, fn));
+    this.sql = pools.general;
   }
 
   /** Connects, applies pending migrations under the advisory lock, and names this process in the change feed. */
   static async open(url: string, events: StoreEvents = {}): Promise<PostgresStore> {
     const target = parseDatabaseUrl(url);
-    const sql = postgres({
-      host: target.host,
-      port: target.port,
-      database: target.database,
-      username: target.user,
-      password: target.password,
-      ssl: target.ssl,
-      max: POOL_SIZE,
-      connect_timeout: CONNECT_TIMEOUT_S,
-      idle_timeout: 60,
-      onnotice: () => undefined,
-      connection: { application_name: 'agentwrit-broker' },
-    });
+    const connect = (max: number): Sql =>
+      postgres({
+        host: target.host,
+        port: target.port,
+        database: target.database,
+        username: target.user,
+        password: target.password,
+        ssl: target.ssl,
+        max,
+        connect_timeout: CONNECT_TIMEOUT_S,
+        idle_timeout: 60,
+        onnotice: () => undefined,
+        connection: { application_name: 'agentwrit-broker' },
+      });
+    const pools: Pools = { writer: connect(POOLS.writer), feed: connect(POOLS.feed), general: connect(POOLS.general) };
+    const sql = pools.general;
     try {
       const applied = await migrate(sql);
       events.onLog?.(
@@ -330,9 +352,9 @@ export class PostgresStore implements Store {
         `opened postgres ${target.redacted}`,
         `migrations_applied=${applied.length === 0 ? 'none' : applied.join(',')}`,
       );
-      return new PostgresStore(sql, target, events, `${hostname()}/${process.pid}/${randomHex(4)}`);
+      return new PostgresStore(pools, target, events, `${hostname()}/${process.pid}/${randomHex(4)}`);
     } catch (err) {
-      await sql.end({ timeout: 1 }).catch(() => undefined);
+      await Promise.all(Object.values(pools).map((p) => p.end({ timeout: 1 }).catch(() => undefined)));
       const e = new StoreOpenError(`cannot open postgres ${target.redacted}: ${scrub(describe(err), target.password)}`);
       events.onError?.('open', e);
       throw e;
@@ -432,7 +454,8 @@ export class PostgresStore implements Store {
    * without waiting for each answer (the driver pipelines them on the transaction's connection).
    */
   private async write(group: readonly Pending[]): Promise<CommitReceipt[]> {
-    return (await this.sql.begin(async (tx: TransactionSql) => {
+    // Read committed whatever the server's default: the head row lock is what orders the writers.
+    return (await this.pools.writer.begin('isolation level read committed', async (tx: TransactionSql) => {
       // An empty group (the health probe) still needs a round trip to tell whether the database is back.
       if (group.every((p) => p.batch.length === 0)) {
         await tx`SELECT 1`;
@@ -470,7 +493,9 @@ export class PostgresStore implements Store {
           if (m.kind === 'launchToken.consume') conditional[sent.length] = index;
           sent.push(
             tx.unsafe(text, params).catch((err: unknown) => {
-              throw isUniqueViolation(err) ? new StoreConflictError(`${m.kind}: ${describe(err)}`, index) : err;
+              throw m.kind === 'app.put' && isUniqueViolation(err)
+                ? new StoreConflictError(`${m.kind}: ${describe(err)}`, index)
+                : err;
             }),
           );
         }
@@ -503,9 +528,11 @@ export class PostgresStore implements Store {
 
   private async changesSince(afterSeq: number, limit: number): Promise<ChangeBatch[]> {
     const n = Math.min(1000, Math.max(1, Math.trunc(limit)));
-    return this.read('change_feed', async (sql) =>
+    return this.read('change_feed', async () =>
       (
-        await sql<Row[]>`SELECT seq, origin, batch FROM change_feed WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${n}`
+        await this.pools.feed<
+          Row[]
+        >`SELECT seq, origin, batch FROM change_feed WHERE seq > ${afterSeq} ORDER BY seq LIMIT ${n}`
       ).map((r) => ({ seq: num(r.seq), origin: str(r.origin), mutations: parseBatch(str(r.batch)) })),
     );
   }
@@ -643,7 +670,7 @@ export class PostgresStore implements Store {
   close(): Promise<void> {
     this.closing ??= (async () => {
       while (this.pumping !== null) await this.pumping;
-      await this.sql.end({ timeout: 5 });
+      await Promise.all(Object.values(this.pools).map((p) => p.end({ timeout: 5 })));
     })();
     return this.closing;
   }
