@@ -51,6 +51,9 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Every statement text here is fixed (values travel as parameters), so the server parses and plans each once. */
+const PREPARED = { prepare: true } as const;
+
 /** The channel a committing broker notifies, with the new change-feed seq as payload. */
 const CHANNEL = 'agentwrit_changes';
 /** Change-feed rows older than this are pruned; a broker further behind reloads its state. */
@@ -492,7 +495,7 @@ export class PostgresStore implements Store {
         for (const [text, params] of mutationSql(m)) {
           if (m.kind === 'launchToken.consume') conditional[sent.length] = index;
           sent.push(
-            tx.unsafe(text, params).catch((err: unknown) => {
+            tx.unsafe(text, params, PREPARED).catch((err: unknown) => {
               throw m.kind === 'app.put' && isUniqueViolation(err)
                 ? new StoreConflictError(`${m.kind}: ${describe(err)}`, index)
                 : err;
@@ -501,17 +504,17 @@ export class PostgresStore implements Store {
         }
       });
       sent.push(
-        tx.unsafe('INSERT INTO change_feed (seq, origin, batch) VALUES ($1, $2, $3)', [
-          changeSeq,
-          this.origin,
-          encodeBatch(stored),
-        ]),
-        tx.unsafe('UPDATE cluster_head SET audit_seq = $1, audit_hash = $2, change_seq = $3 WHERE id = 1', [
-          seq,
-          hash,
-          changeSeq,
-        ]),
-        tx.unsafe('SELECT pg_notify($1, $2)', [CHANNEL, `${changeSeq} ${this.origin}`]),
+        tx.unsafe(
+          'INSERT INTO change_feed (seq, origin, batch) VALUES ($1, $2, $3)',
+          [changeSeq, this.origin, encodeBatch(stored)],
+          PREPARED,
+        ),
+        tx.unsafe(
+          'UPDATE cluster_head SET audit_seq = $1, audit_hash = $2, change_seq = $3 WHERE id = 1',
+          [seq, hash, changeSeq],
+          PREPARED,
+        ),
+        tx.unsafe('SELECT pg_notify($1, $2)', [CHANNEL, `${changeSeq} ${this.origin}`], PREPARED),
       );
       // Every statement settles before the transaction ends; the first failure is the one that counts.
       const results = await Promise.allSettled(sent);
