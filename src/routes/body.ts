@@ -18,11 +18,16 @@ export function malformed(err: unknown): unknown {
   return err instanceof DecodeError ? new RequestError('invalid_request', 'malformed JSON body', { cause: err }) : err;
 }
 
-/** Upper bounds on client-supplied text, so no field can make the broker do or store unbounded work. */
+/**
+ * Upper bounds on client-supplied text, so no field can make the broker do or store unbounded work; and no NUL
+ * character, which no field has a use for and a PostgreSQL text column cannot hold.
+ */
 export function checkLengths(fields: Record<string, string | readonly string[] | undefined>): void {
   const { maxFieldLength, maxScopes } = LIMITS;
   for (const [name, v] of Object.entries(fields)) {
     if (v === undefined) continue;
+    if (typeof v === 'string' ? v.includes('\u0000') : v.some((x) => x.includes('\u0000')))
+      throw new RequestError('invalid_request', `invalid ${name}: contains a NUL character`);
     if (typeof v === 'string') {
       if (v.length > maxFieldLength)
         throw new RequestError('invalid_request', `${name} is too long (max ${maxFieldLength} characters)`);

@@ -3,8 +3,7 @@
  *
  * Request bodies are decoded against a small field schema: keys match case-insensitively (last duplicate wins),
  * unknown keys are ignored, `null` means absent, and a wrong type is a decode error. Unlike the reference we reject
- * trailing non-whitespace after the JSON value and invalid UTF-8 — both only ever come from broken clients — and NUL
- * characters in the fields read.
+ * trailing non-whitespace after the JSON value and invalid UTF-8 — both only ever come from broken clients.
  */
 
 import { AgentWritError } from '../errors.js';
@@ -74,9 +73,6 @@ export function pickFields<S extends Record<string, FieldType>>(value: unknown, 
     }
     const type = schema[name] as FieldType;
     if (!checkType(type, v)) throw new DecodeError(`field ${name} has the wrong type`);
-    // A NUL character has no business in any field, and a PostgreSQL text column refuses it.
-    if (typeof v === 'string' ? v.includes('\u0000') : Array.isArray(v) && v.some((x) => String(x).includes('\u0000')))
-      throw new DecodeError(`field ${name} contains a NUL character`);
     out[name] = v;
   }
   return out as Decoded<S>;
