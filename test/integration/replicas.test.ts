@@ -366,6 +366,49 @@ test('key rotation through one replica rotates every replica within seconds; old
     assert.equal((await r.req('/v1/token/validate', { body: { token: admin } })).json.valid, true);
 });
 
+test('replicas sharing one key file: one key, and a rotation through one is adopted by the others', {
+  skip: pgSkip,
+  timeout: 120_000,
+}, async (t) => {
+  const db = await pg.createDatabase();
+  const shared = join(tempDir(t), 'signing.key');
+  // The first start creates the file; the others find it.
+  const first = await startReplica(t, db, tempDir(t), { AA_SIGNING_KEY_PATH: shared });
+  const others = await Promise.all([0, 1].map(() => startReplica(t, db, tempDir(t), { AA_SIGNING_KEY_PATH: shared })));
+  const replicas = [first, ...others];
+  const admin = await adminToken(first);
+  const kidOf = (token: string): string =>
+    JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()).kid as string;
+  const before = kidOf(admin);
+  for (const r of replicas) {
+    const jwks = (await r.req('/v1/jwks')).json.keys as { kid: string }[];
+    assert.deepEqual(
+      jwks.map((k) => k.kid),
+      [before],
+    );
+  }
+  const rotated = await others[0]!.req('/v1/admin/keys/rotate', { method: 'POST', token: admin, body: {} });
+  assert.equal(rotated.status, 200, rotated.text);
+  const after = rotated.json.kid as string;
+  for (const r of replicas) {
+    await within(10_000, 'replica signs with the shared new key', async () => {
+      const token = (await r.req('/v1/admin/auth', { body: { secret: ADMIN_SECRET } })).json.access_token as string;
+      return kidOf(token) === after;
+    });
+  }
+  const keys = await first.req('/v1/admin/keys', { token: admin });
+  assert.deepEqual(
+    (keys.json.keys as { kid: string; state: string }[]).map((k) => [k.kid, k.state]),
+    [
+      [after, 'active'],
+      [before, 'retiring'],
+    ],
+    'no replica made a key of its own',
+  );
+  for (const r of replicas)
+    assert.equal((await r.req('/v1/token/validate', { body: { token: admin } })).json.valid, true);
+});
+
 test('database outage: every replica fails closed past AA_REVOCATION_MAX_LAG and recovers by itself', {
   skip: pgSkip,
   timeout: 120_000,
